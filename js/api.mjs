@@ -1,0 +1,536 @@
+// The public JS API of qconv-wasm (spec/API.md), independent of how the wasm
+// module is loaded. js/index.browser.mjs uses this file as ESM; the build
+// writes dist/api.cjs from it for Node's CommonJS entry (one source).
+//
+// This layer checks JS types (TypeError) and shapes of JS values; the C++
+// core checks value ranges (RangeError) and writes the messages.
+
+const VERSION = '0.1.0';
+
+// The smallest module using a v128 instruction: validates only where
+// WebAssembly SIMD128 is supported.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253,
+  15, 253, 98, 11,
+]);
+
+const STATUS_INVALID_ARGUMENT = 1;
+const STATUS_OUT_OF_MEMORY = 2;
+const KIND_CONV1D = 0;
+const KIND_CONV_TRANSPOSE1D = 1;
+const INIT_OPTIONS = ['simd', 'wasmBinary', 'locateFile'];
+
+export function createQconv(loadNativeModule) {
+  let native = null;
+  let initInfo = null;
+  let initPromise = null;
+
+  // ---- init ---------------------------------------------------------------
+  function init(options = {}) {
+    if (initPromise) return initPromise;
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      return Promise.reject(new TypeError(`init: options must be an object, got ${describe(options)}`));
+    }
+    for (const key of Object.keys(options)) {
+      if (!INIT_OPTIONS.includes(key)) {
+        return Promise.reject(new TypeError(
+          `init: unknown option '${key}' (known: ${INIT_OPTIONS.join(', ')})`));
+      }
+    }
+    const simdOption = options.simd === undefined ? 'auto' : options.simd;
+    if (simdOption !== 'auto' && simdOption !== true && simdOption !== false) {
+      return Promise.reject(new TypeError(
+        `init: simd must be 'auto', true or false, got ${describe(simdOption)}`));
+    }
+    if (options.locateFile !== undefined && typeof options.locateFile !== 'function') {
+      return Promise.reject(new TypeError(
+        `init: locateFile must be a function (name, prefix) => url, got ${describe(options.locateFile)}`));
+    }
+    if (options.wasmBinary !== undefined &&
+        !(options.wasmBinary instanceof ArrayBuffer || ArrayBuffer.isView(options.wasmBinary))) {
+      return Promise.reject(new TypeError(
+        `init: wasmBinary must be an ArrayBuffer or a Uint8Array, got ${describe(options.wasmBinary)}`));
+    }
+    const simdSupported = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+    if (simdOption === true && !simdSupported) {
+      return Promise.reject(new Error(
+        'init: simd: true was asked, but this WebAssembly engine has no SIMD128 support'));
+    }
+    const simd = simdOption === 'auto' ? simdSupported : simdOption;
+    initPromise = (async () => {
+      const module = await loadNativeModule({
+        simd, wasmBinary: options.wasmBinary, locateFile: options.locateFile,
+      });
+      native = module;
+      initInfo = Object.freeze({
+        simd, version: VERSION, flavour: module.kernelFlavour(),
+      });
+      return initInfo;
+    })();
+    // A failed init may be retried (e.g. with a locateFile override).
+    initPromise.catch(() => { initPromise = null; });
+    return initPromise;
+  }
+
+  function requireNative(what) {
+    if (native === null) {
+      throw new Error(`${what}: qconv-wasm is not initialised; call and await init() first`);
+    }
+    return native;
+  }
+
+  // ---- quantized tensors --------------------------------------------------
+  function quantizePerTensor(values, shape, scale, zeroPoint) {
+    const what = 'quantizePerTensor';
+    requireNative(what);
+    let floats;
+    if (values instanceof Float32Array) {
+      floats = values;
+    } else if (Array.isArray(values)) {
+      values.forEach((v, i) => {
+        if (typeof v !== 'number') {
+          throw new TypeError(`${what}: values[${i}] must be a number, got ${describe(v)}`);
+        }
+      });
+      floats = Float32Array.from(values);
+    } else {
+      throw new TypeError(`${what}: values must be a Float32Array or an array of numbers, got ${describe(values)}`);
+    }
+    const dims = checkShape(what, 'shape', shape);
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (size !== floats.length) {
+      throw new RangeError(`${what}: values has ${floats.length} elements but shape [${dims}] needs ${size}`);
+    }
+    checkQuantization(what, 'scale', 'zeroPoint', scale, zeroPoint);
+    const inv = Math.fround(1 / Math.fround(scale));
+    const zp = zeroPoint;
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i++) {
+      // torch: zp + rint_f32(x * (1/scale)), in float32; saturating (policy).
+      const v = Math.fround(zp + roundHalfEven(Math.fround(floats[i] * inv)));
+      data[i] = v >= 0 ? (v <= 255 ? v : 255) : 0;  // NaN -> 0
+    }
+    return { data, shape: dims, scale, zeroPoint };
+  }
+
+  function dequantize(q) {
+    const what = 'dequantize';
+    requireNative(what);
+    const { data } = checkQTensor(what, 'q', q, null);
+    checkQuantization(what, 'q.scale', 'q.zeroPoint', q.scale, q.zeroPoint);
+    const scale = Math.fround(q.scale);
+    const zp = q.zeroPoint;
+    const out = new Float32Array(data.length);
+    for (let i = 0; i < data.length; i++) out[i] = Math.fround(scale * (data[i] - zp));
+    return out;
+  }
+
+  // ---- modules ------------------------------------------------------------
+  const registry = typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry((handle) => { handle.delete(); })
+    : null;
+
+  class QuantizedConvBase {
+    #handle = null;
+    #name;
+    #transposed;
+    #inChannels;
+    #outChannels;
+    #kernelSize;
+    #groups;
+
+    constructor(name, kind, args) {
+      const mod = requireNative(name);
+      this.#name = name;
+      this.#transposed = kind === KIND_CONV_TRANSPOSE1D;
+      const p = parseConstructorArgs(name, this.#transposed, args);
+      const handle = new mod.NativeConv();
+      const status = handle.create(kind, p.inChannels, p.outChannels, p.kernelSize, p.stride,
+        p.padding, p.outputPadding, p.dilation, p.groups, p.bias, p.paddingMode);
+      if (status !== 0) {
+        const message = handle.lastError();
+        handle.delete();
+        throw statusError(status, message);
+      }
+      this.#handle = handle;
+      this.#inChannels = p.inChannels;
+      this.#outChannels = p.outChannels;
+      this.#kernelSize = p.kernelSize;
+      this.#groups = p.groups;
+      Object.defineProperties(this, {
+        inChannels: { value: p.inChannels, enumerable: true },
+        outChannels: { value: p.outChannels, enumerable: true },
+        kernelSize: { value: p.kernelSize, enumerable: true },
+        stride: { value: p.stride, enumerable: true },
+        padding: { value: p.padding, enumerable: true },
+        dilation: { value: p.dilation, enumerable: true },
+        groups: { value: p.groups, enumerable: true },
+        paddingMode: { value: p.paddingModeName, enumerable: true },
+      });
+      if (this.#transposed) {
+        Object.defineProperty(this, 'outputPadding', { value: p.outputPadding, enumerable: true });
+      }
+      if (registry) registry.register(this, handle, this);
+    }
+
+    #live(method) {
+      if (this.#handle === null) {
+        throw new Error(`${this.#name}.${method}: the module was disposed`);
+      }
+      return this.#handle;
+    }
+
+    #check(status, handle) {
+      if (status !== 0) throw statusError(status, handle.lastError());
+    }
+
+    #weightShape() {
+      const cin = this.#inChannels, cout = this.#outChannels, g = this.#groups;
+      return this.#transposed ? [cin, cout / g, this.#kernelSize] : [cout, cin / g, this.#kernelSize];
+    }
+
+    setWeightBias(weight, bias) {
+      const handle = this.#live('setWeightBias');
+      const what = `${this.#name}.setWeightBias`;
+      if (weight === null || typeof weight !== 'object') {
+        throw new TypeError(`${what}: weight must be an object { data: Int8Array, scale, zeroPoint?, shape? }, got ${describe(weight)}`);
+      }
+      if (!(weight.data instanceof Int8Array)) {
+        throw new TypeError(`${what}: weight.data must be an Int8Array, got ${describe(weight.data)}`);
+      }
+      const expectedShape = this.#weightShape();
+      if (weight.shape !== undefined) {
+        const dims = checkShape(what, 'weight.shape', weight.shape);
+        if (dims.length !== 3 || dims.some((d, i) => d !== expectedShape[i])) {
+          throw new RangeError(`${what}: weight.shape [${dims}] must be [${expectedShape}]`);
+        }
+      }
+      const { scales, zeroPoints, perChannel } = parseWeightQParams(what, weight.scale, weight.zeroPoint);
+      if (perChannel && scales.length !== this.#outChannels) {
+        throw new RangeError(`${what}: per-channel weight.scale must have outChannels (${this.#outChannels}) entries, got ${scales.length}`);
+      }
+      let biasValues = null;
+      if (bias !== null && bias !== undefined) {
+        if (bias instanceof Float32Array) {
+          biasValues = bias;
+        } else if (Array.isArray(bias)) {
+          bias.forEach((v, i) => {
+            if (typeof v !== 'number') throw new TypeError(`${what}: bias[${i}] must be a number, got ${describe(v)}`);
+          });
+          biasValues = Float32Array.from(bias);
+        } else {
+          throw new TypeError(`${what}: bias must be a Float32Array, an array of numbers or null, got ${describe(bias)}`);
+        }
+      }
+      this.#check(handle.setWeightBias(weight.data, scales, zeroPoints, perChannel, biasValues), handle);
+    }
+
+    weight() {
+      const handle = this.#live('weight');
+      const scales = Array.from(handle.weightScalesView());
+      const zeroPoints = Array.from(handle.weightZeroPointsView());
+      const perChannel = handle.weightPerChannel();
+      return {
+        data: handle.weightView().slice(),
+        shape: this.#weightShape(),
+        scale: perChannel ? scales : scales[0],
+        zeroPoint: perChannel ? zeroPoints : zeroPoints[0],
+        qscheme: perChannel ? 'per_channel_affine' : 'per_tensor_affine',
+      };
+    }
+
+    bias() {
+      const view = this.#live('bias').biasView();
+      return view === null ? null : view.slice();
+    }
+
+    get scale() { return this.#live('scale').outputScale(); }
+    set scale(value) {
+      const handle = this.#live('scale');
+      if (typeof value !== 'number') {
+        throw new TypeError(`${this.#name}: scale must be a number, got ${describe(value)}`);
+      }
+      this.#check(handle.setOutputQuantization(value, handle.outputZeroPoint()), handle);
+    }
+
+    get zeroPoint() { return this.#live('zeroPoint').outputZeroPoint(); }
+    set zeroPoint(value) {
+      const handle = this.#live('zeroPoint');
+      checkInteger(this.#name, 'zeroPoint', value);
+      this.#check(handle.setOutputQuantization(handle.outputScale(), value), handle);
+    }
+
+    outputLength(inputLength, outputSize) {
+      const handle = this.#live('outputLength');
+      const what = `${this.#name}.outputLength`;
+      checkInteger(what, 'inputLength', inputLength);
+      const requested = this.#requestedLength(what, outputSize, null);
+      const n = handle.outputLength(inputLength, requested);
+      if (n < 0) throw new RangeError(handle.lastError());
+      return n;
+    }
+
+    // outputSize: undefined/null, or [L], or as many entries as the input
+    // has dimensions (a bare number is accepted by outputLength only).
+    #requestedLength(what, outputSize, rank) {
+      if (outputSize === undefined || outputSize === null) return -1;
+      if (!this.#transposed) {
+        throw new TypeError(`${what}: outputSize is a ConvTranspose1d argument; Conv1d takes none`);
+      }
+      if (rank === null && typeof outputSize === 'number') {
+        checkInteger(what, 'outputSize', outputSize);
+        return outputSize;
+      }
+      if (!Array.isArray(outputSize)) {
+        throw new TypeError(`${what}: outputSize must be an array of integers, got ${describe(outputSize)}`);
+      }
+      outputSize.forEach((v, i) => checkInteger(what, `outputSize[${i}]`, v));
+      const allowed = rank === null ? [1, 2, 3] : [1, rank];
+      if (!allowed.includes(outputSize.length)) {
+        throw new RangeError(`${what}: outputSize ([${outputSize}]) must have ${allowed.join(' or ')} entries, got ${outputSize.length}`);
+      }
+      return outputSize[outputSize.length - 1];
+    }
+
+    forward(input, outputSize) {
+      const handle = this.#live('forward');
+      const what = `${this.#name}.forward`;
+      const { data, dims } = checkQTensor(what, 'input', input, [2, 3]);
+      if (typeof input.scale !== 'number') {
+        throw new TypeError(`${what}: input.scale must be a number, got ${describe(input.scale)}`);
+      }
+      checkInteger(what, 'input.zeroPoint', input.zeroPoint);
+      const unbatched = dims.length === 2;
+      const [n, c, l] = unbatched ? [1, dims[0], dims[1]] : dims;
+      const requested = this.#requestedLength(what, outputSize, dims.length);
+      this.#check(handle.setup(n, c, l, input.scale, input.zeroPoint, requested), handle);
+      handle.inputView().set(data);
+      this.#check(handle.run(), handle);
+      const outLength = handle.setupOutputLength();
+      return {
+        data: handle.outputView().slice(),
+        shape: unbatched ? [this.#outChannels, outLength] : [n, this.#outChannels, outLength],
+        scale: handle.outputScale(),
+        zeroPoint: handle.outputZeroPoint(),
+      };
+    }
+
+    dispose() {
+      if (this.#handle === null) return;
+      if (registry) registry.unregister(this);
+      this.#handle.delete();
+      this.#handle = null;
+    }
+
+    get disposed() { return this.#handle === null; }
+  }
+  if (typeof Symbol.dispose === 'symbol') {
+    QuantizedConvBase.prototype[Symbol.dispose] = function dispose() { this.dispose(); };
+  }
+
+  class ConvTranspose1d extends QuantizedConvBase {
+    constructor(inChannels, outChannels, kernelSize, ...rest) {
+      super('ConvTranspose1d', KIND_CONV_TRANSPOSE1D, [inChannels, outChannels, kernelSize, ...rest]);
+    }
+  }
+
+  class Conv1d extends QuantizedConvBase {
+    constructor(inChannels, outChannels, kernelSize, ...rest) {
+      super('Conv1d', KIND_CONV1D, [inChannels, outChannels, kernelSize, ...rest]);
+    }
+  }
+
+  return {
+    init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize, version: VERSION,
+  };
+}
+
+// ---- argument parsing (pure functions) -----------------------------------
+
+const TRANSPOSED_ORDER = ['stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation', 'paddingMode'];
+const CONV_ORDER = ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode'];
+const DEFAULTS = {
+  stride: 1, padding: 0, outputPadding: 0, groups: 1, bias: true, dilation: 1, paddingMode: 'zeros',
+};
+
+function parseConstructorArgs(name, transposed, args) {
+  const order = transposed ? TRANSPOSED_ORDER : CONV_ORDER;
+  const [inChannels, outChannels, kernelSize, ...rest] = args;
+  const values = { ...DEFAULTS };
+  if (rest.length === 1 && isOptionsObject(rest[0])) {
+    for (const [key, value] of Object.entries(rest[0])) {
+      if (!order.includes(key)) {
+        throw new TypeError(`${name}: unknown option '${key}' (known: ${order.join(', ')})`);
+      }
+      if (value !== undefined) values[key] = value;
+    }
+  } else {
+    if (rest.length > order.length) {
+      throw new TypeError(`${name}: takes at most ${3 + order.length} arguments, got ${args.length}`);
+    }
+    rest.forEach((value, i) => {
+      if (isOptionsObject(value)) {
+        throw new TypeError(`${name}: an options object must be the 4th and last argument`);
+      }
+      if (value !== undefined) values[order[i]] = value;
+    });
+  }
+  const p = {
+    inChannels: sizeArg(name, 'inChannels', inChannels),
+    outChannels: sizeArg(name, 'outChannels', outChannels),
+    kernelSize: sizeArg(name, 'kernelSize', kernelSize),
+    stride: sizeArg(name, 'stride', values.stride),
+    padding: sizeArg(name, 'padding', values.padding),
+    outputPadding: transposed ? sizeArg(name, 'outputPadding', values.outputPadding) : 0,
+    dilation: sizeArg(name, 'dilation', values.dilation),
+    groups: sizeArg(name, 'groups', values.groups),
+    bias: values.bias,
+  };
+  if (typeof p.bias !== 'boolean') {
+    throw new TypeError(`${name}: bias must be true or false, got ${describe(p.bias)}`);
+  }
+  const mode = values.paddingMode;
+  if (typeof mode !== 'string') {
+    throw new TypeError(`${name}: paddingMode must be a string, got ${describe(mode)}`);
+  }
+  const allowed = transposed ? ['zeros'] : ['zeros', 'reflect'];
+  if (!allowed.includes(mode)) {
+    throw new RangeError(`${name}: paddingMode (${JSON.stringify(mode)}) must be ${allowed.map((m) => `'${m}'`).join(' or ')}`);
+  }
+  p.paddingModeName = mode;
+  p.paddingMode = mode === 'reflect' ? 1 : 0;
+  return p;
+}
+
+function isOptionsObject(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+// An integer, or a one-element array holding one (PyTorch's _single).
+function sizeArg(owner, name, value) {
+  if (Array.isArray(value)) {
+    if (value.length !== 1) {
+      throw new RangeError(`${owner}: ${name} (${describe(value)}) must be one integer or a one-element array: this is a 1-D module`);
+    }
+    value = value[0];
+  }
+  checkInteger(owner, name, value);
+  return value;
+}
+
+function checkInteger(owner, name, value) {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${owner}: ${name} must be an integer, got ${describe(value)}`);
+  }
+}
+
+function checkShape(owner, name, shape) {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`${owner}: ${name} must be an array of integers, got ${describe(shape)}`);
+  }
+  shape.forEach((d, i) => {
+    checkInteger(owner, `${name}[${i}]`, d);
+    if (d < 0) throw new RangeError(`${owner}: ${name}[${i}] (${d}) must be >= 0`);
+  });
+  return shape.slice();
+}
+
+// Type and size checks of a QTensor-shaped object (values: the core's).
+function checkQTensor(owner, name, q, ranks) {
+  if (q === null || typeof q !== 'object') {
+    throw new TypeError(`${owner}: ${name} must be a QTensor { data: Uint8Array, shape, scale, zeroPoint }, got ${describe(q)}`);
+  }
+  if (!(q.data instanceof Uint8Array)) {
+    throw new TypeError(`${owner}: ${name}.data must be a Uint8Array, got ${describe(q.data)}`);
+  }
+  const dims = checkShape(owner, `${name}.shape`, q.shape);
+  if (ranks !== null && !ranks.includes(dims.length)) {
+    throw new RangeError(`${owner}: ${name}.shape ([${dims}]) must be [N, C, L] or [C, L], got ${dims.length} dimensions`);
+  }
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (size !== q.data.length) {
+    throw new RangeError(`${owner}: ${name}.data has ${q.data.length} elements but shape [${dims}] needs ${size}`);
+  }
+  return { data: q.data, dims };
+}
+
+function checkQuantization(owner, scaleName, zeroPointName, scale, zeroPoint) {
+  if (typeof scale !== 'number') {
+    throw new TypeError(`${owner}: ${scaleName} must be a number, got ${describe(scale)}`);
+  }
+  const f = Math.fround(scale);
+  if (!(Number.isFinite(scale) && scale > 0 && Number.isFinite(f) && f >= 1.1754943508222875e-38)) {
+    throw new RangeError(`${owner}: ${scaleName} (${scale}) must be finite, > 0 and a normal float32`);
+  }
+  checkInteger(owner, zeroPointName, zeroPoint);
+  if (zeroPoint < 0 || zeroPoint > 255) {
+    throw new RangeError(`${owner}: ${zeroPointName} (${zeroPoint}) must be an integer in [0, 255]`);
+  }
+}
+
+function parseWeightQParams(what, scale, zeroPoint) {
+  if (typeof scale === 'number') {
+    if (zeroPoint !== undefined && typeof zeroPoint !== 'number') {
+      throw new TypeError(`${what}: a per-tensor weight (scalar scale) needs a scalar zeroPoint, got ${describe(zeroPoint)}`);
+    }
+    const zp = zeroPoint === undefined ? 0 : zeroPoint;
+    checkInteger(what, 'weight.zeroPoint', zp);
+    return { scales: Float64Array.of(scale), zeroPoints: Float64Array.of(zp), perChannel: false };
+  }
+  if (!isArrayLike(scale)) {
+    throw new TypeError(`${what}: weight.scale must be a number (per-tensor) or an array of numbers (per-channel), got ${describe(scale)}`);
+  }
+  const scales = Float64Array.from(Array.from(scale, (v, i) => {
+    if (typeof v !== 'number') throw new TypeError(`${what}: weight.scale[${i}] must be a number, got ${describe(v)}`);
+    return v;
+  }));
+  let zeroPoints;
+  if (zeroPoint === undefined || typeof zeroPoint === 'number') {
+    const zp = zeroPoint === undefined ? 0 : zeroPoint;
+    checkInteger(what, 'weight.zeroPoint', zp);
+    zeroPoints = new Float64Array(scales.length).fill(zp);
+  } else if (isArrayLike(zeroPoint)) {
+    if (zeroPoint.length !== scales.length) {
+      throw new RangeError(`${what}: weight.zeroPoint has ${zeroPoint.length} entries but weight.scale has ${scales.length}`);
+    }
+    zeroPoints = Float64Array.from(Array.from(zeroPoint, (v, i) => {
+      checkInteger(what, `weight.zeroPoint[${i}]`, v);
+      return v;
+    }));
+  } else {
+    throw new TypeError(`${what}: weight.zeroPoint must be an integer or an array of integers, got ${describe(zeroPoint)}`);
+  }
+  return { scales, zeroPoints, perChannel: true };
+}
+
+function isArrayLike(v) {
+  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+}
+
+function statusError(status, message) {
+  if (status === STATUS_INVALID_ARGUMENT || status === STATUS_OUT_OF_MEMORY) {
+    return new RangeError(message);
+  }
+  return new Error(message || `qconv-wasm: internal status ${status}`);
+}
+
+// Round half to even, for a number that is already a float32 value.
+function roundHalfEven(x) {
+  const r = Math.round(x);  // half rounds up
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function describe(v) {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n (a BigInt)`;
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'function') return 'a function';
+  if (Array.isArray(v)) {
+    const items = v.length <= 8 ? v.map(describe).join(', ') : `${v.slice(0, 8).map(describe).join(', ')}, ...`;
+    return `[${items}]`;
+  }
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of length ${v.length}`;
+  return `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
+}

@@ -1,0 +1,9 @@
+// ESM entry for browsers and bundlers.
+import { createQconv } from './api.mjs';
+import { loadNativeModule } from './browser-loader.mjs';
+
+const qconv = createQconv(loadNativeModule);
+export const {
+  init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize, version,
+} = qconv;
+export default qconv;

@@ -1,0 +1,7 @@
+// ESM entry for Node: the same instance as the CommonJS entry.
+import qconv from './index.cjs';
+
+export const {
+  init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize, version,
+} = qconv;
+export default qconv;

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Makes sure the toolchain and node_modules are present. Idempotent and quick
+# when everything is there. On Debian as root it installs what is missing
+# with apt-get; elsewhere it names the missing tools and stops.
+# Usage: scripts/bootstrap.sh [--no-npm]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+missing_packages=()
+missing_tools=()
+check() {  # check <tool-or-path> <debian package>
+  local what=$1 package=$2
+  if [[ $what == /* ]]; then [[ -e $what ]] && return 0; else have "$what" && return 0; fi
+  missing_tools+=("$what")
+  missing_packages+=("$package")
+}
+check emcc emscripten
+check cmake cmake
+check make make
+check g++ g++
+check /usr/include/gtest/gtest.h libgtest-dev
+check /usr/include/simde/wasm/simd128.h libsimde-dev
+
+if ((${#missing_packages[@]})); then
+  if [[ -f /etc/debian_version && $(id -u) == 0 ]] && have apt-get; then
+    echo "bootstrap: installing ${missing_packages[*]} with apt-get" >&2
+    # apt-get update once per machine, or when an install fails on stale lists.
+    if [[ ! -f /var/lib/apt/periodic/qconv-updated ]]; then
+      apt-get update -qq
+      mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/qconv-updated
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_packages[@]}" >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_packages[@]}" >/dev/null; }
+  else
+    echo "qconv-wasm needs these tools, which are not installed: ${missing_tools[*]}" >&2
+    echo "  (Debian/Ubuntu packages: ${missing_packages[*]}; Emscripten can also come from emsdk:" >&2
+    echo "   put emcc on PATH). Install them and run the command again." >&2
+    exit 1
+  fi
+fi
+
+if [[ ${1:-} != --no-npm ]]; then
+  # npm ci when node_modules is missing or older than the lock file.
+  if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    echo "bootstrap: npm ci" >&2
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  fi
+fi
