@@ -37,12 +37,17 @@ void copy_from_js(const val& array, size_t limit, std::vector<T>* out) {
   view.call<void>("set", n == array["length"].as<size_t>() ? array : array.call<val>("subarray", 0, n));
 }
 
+// Live NativeConv objects, so tests can prove that dispose() and the
+// FinalizationRegistry free every one.
+int live_modules = 0;
+
 class NativeConv {
  public:
-  NativeConv() = default;
+  NativeConv() { ++live_modules; }
   NativeConv(const NativeConv&) = delete;
   NativeConv& operator=(const NativeConv&) = delete;
   ~NativeConv() {
+    --live_modules;
     qconv::delete_operator(op_);
     std::free(input_);
     std::free(output_);
@@ -200,6 +205,8 @@ class NativeConv {
 };
 
 std::string kernelFlavour() { return qconv::kernel_flavour(); }
+int liveModules() { return live_modules; }
+double memoryBytes() { return static_cast<double>(__builtin_wasm_memory_size(0)) * 65536.0; }
 
 }  // namespace
 
@@ -224,4 +231,6 @@ EMSCRIPTEN_BINDINGS(qconv) {
       .function("weightPerChannel", &NativeConv::weightPerChannel)
       .function("biasView", &NativeConv::biasView);
   emscripten::function("kernelFlavour", &kernelFlavour);
+  emscripten::function("liveModules", &liveModules);
+  emscripten::function("memoryBytes", &memoryBytes);
 }

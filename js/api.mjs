@@ -125,6 +125,13 @@ export function createQconv(loadNativeModule) {
     return out;
   }
 
+  // Diagnostics: the wasm memory size (it grows, never shrinks) and the
+  // number of native modules not yet freed.
+  function memoryStats() {
+    const mod = requireNative('memoryStats');
+    return { wasmBytes: mod.memoryBytes(), liveModules: mod.liveModules() };
+  }
+
   // ---- modules ------------------------------------------------------------
   const registry = typeof FinalizationRegistry === 'function'
     ? new FinalizationRegistry((handle) => { handle.delete(); })
@@ -341,7 +348,7 @@ export function createQconv(loadNativeModule) {
   }
 
   return {
-    init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize, version: VERSION,
+    init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize, memoryStats, version: VERSION,
   };
 }
 

@@ -4,6 +4,6 @@ import { loadNativeModule } from './browser-loader.mjs';
 
 const qconv = createQconv(loadNativeModule);
 export const {
-  init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize, version,
+  init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize, memoryStats, version,
 } = qconv;
 export default qconv;

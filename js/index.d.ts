@@ -1,0 +1,147 @@
+// Types of qconv-wasm's public API (spec/API.md).
+
+/** A quantized (quint8, per-tensor affine) tensor; any object of this shape is accepted. */
+export interface QTensor {
+  data: Uint8Array;
+  shape: number[];
+  scale: number;
+  zeroPoint: number;
+}
+
+export interface InitOptions {
+  /** 'auto' (default) probes for WebAssembly SIMD128; false forces the scalar flavour. */
+  simd?: 'auto' | boolean;
+  /** The .wasm bytes, when the default location cannot be read or fetched. */
+  wasmBinary?: ArrayBuffer | Uint8Array;
+  /** Maps the .wasm file name (e.g. 'qconv-simd.wasm') to a URL or path. */
+  locateFile?: (name: string, prefix: string) => string;
+}
+
+export interface InitInfo {
+  readonly simd: boolean;
+  readonly version: string;
+  /** The micro-kernel flavour compiled into the loaded module ('wasmsimd' or 'scalar'). */
+  readonly flavour: string;
+}
+
+/** Loads the wasm module. Idempotent: concurrent and repeated calls share one promise. */
+export function init(options?: InitOptions): Promise<InitInfo>;
+
+/** torch.quantize_per_tensor(x, scale, zeroPoint, torch.quint8), bit for bit (saturating). */
+export function quantizePerTensor(
+  values: Float32Array | number[], shape: number[], scale: number, zeroPoint: number): QTensor;
+
+/** q.dequantize(): float32(scale) * (q - zeroPoint). */
+export function dequantize(q: QTensor): Float32Array;
+
+export const version: string;
+
+export interface MemoryStats {
+  /** Bytes of wasm linear memory (it grows when needed and never shrinks). */
+  wasmBytes: number;
+  /** Native modules not yet freed by dispose() or the garbage collector. */
+  liveModules: number;
+}
+/** Diagnostics for leak checks. */
+export function memoryStats(): MemoryStats;
+
+export type Size1d = number | [number];
+
+export interface QuantizedWeight {
+  /** int8 values in PyTorch's layout, C order. */
+  data: Int8Array;
+  /** A number: per-tensor. outChannels numbers: per-channel (entry c for output channel c). */
+  scale: number | ArrayLike<number>;
+  /** Integers in [-128, 127]; default 0. An array only with an array scale. */
+  zeroPoint?: number | ArrayLike<number>;
+  /** If given, must equal the module's weight shape. */
+  shape?: number[];
+}
+
+export interface WeightInfo {
+  data: Int8Array;
+  shape: number[];
+  scale: number | number[];
+  zeroPoint: number | number[];
+  qscheme: 'per_tensor_affine' | 'per_channel_affine';
+}
+
+declare abstract class QuantizedConv1dBase {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly dilation: number;
+  readonly groups: number;
+  readonly paddingMode: string;
+  /** True after dispose(). */
+  readonly disposed: boolean;
+  /** Output quantization scale: finite, > 0, a normal float32. */
+  scale: number;
+  /** Output zero point: an integer in [0, 255]. */
+  zeroPoint: number;
+  setWeightBias(weight: QuantizedWeight, bias: Float32Array | number[] | null): void;
+  weight(): WeightInfo;
+  bias(): Float32Array | null;
+  /** Frees the module's wasm memory; later calls throw. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+export interface ConvTranspose1dOptions {
+  stride?: Size1d;
+  padding?: Size1d;
+  outputPadding?: Size1d;
+  groups?: number;
+  bias?: boolean;
+  dilation?: Size1d;
+  paddingMode?: 'zeros';
+}
+
+/** torch.ao.nn.quantized.ConvTranspose1d. Weight layout [inChannels, outChannels / groups, kernelSize]. */
+export class ConvTranspose1d extends QuantizedConv1dBase {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size1d,
+    options?: ConvTranspose1dOptions);
+  constructor(inChannels: number, outChannels: number, kernelSize: Size1d,
+    stride?: Size1d, padding?: Size1d, outputPadding?: Size1d, groups?: number,
+    bias?: boolean, dilation?: Size1d, paddingMode?: 'zeros');
+  readonly outputPadding: number;
+  /**
+   * input: [N, inChannels, L] or [inChannels, L]. outputSize: [L_out] or one entry per input
+   * dimension (only the last is used); it overrides outputPadding.
+   */
+  forward(input: QTensor, outputSize?: number[]): QTensor;
+  outputLength(inputLength: number, outputSize?: number | number[]): number;
+}
+
+export interface Conv1dOptions {
+  stride?: Size1d;
+  padding?: Size1d;
+  dilation?: Size1d;
+  groups?: number;
+  bias?: boolean;
+  paddingMode?: 'zeros' | 'reflect';
+}
+
+/** torch.ao.nn.quantized.Conv1d. Weight layout [outChannels, inChannels / groups, kernelSize]. */
+export class Conv1d extends QuantizedConv1dBase {
+  constructor(inChannels: number, outChannels: number, kernelSize: Size1d, options?: Conv1dOptions);
+  constructor(inChannels: number, outChannels: number, kernelSize: Size1d,
+    stride?: Size1d, padding?: Size1d, dilation?: Size1d, groups?: number,
+    bias?: boolean, paddingMode?: 'zeros' | 'reflect');
+  /** input: [N, inChannels, L] or [inChannels, L]. */
+  forward(input: QTensor): QTensor;
+  outputLength(inputLength: number): number;
+}
+
+declare const qconv: {
+  init: typeof init;
+  ConvTranspose1d: typeof ConvTranspose1d;
+  Conv1d: typeof Conv1d;
+  quantizePerTensor: typeof quantizePerTensor;
+  dequantize: typeof dequantize;
+  memoryStats: typeof memoryStats;
+  version: string;
+};
+export default qconv;

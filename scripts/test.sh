@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# npm test: set up what is missing, build everything, run the native
+# GoogleTest suite (ctest) and the Jest suite, then print one summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh || exit 1
+bash scripts/build.sh all || exit 1
+mkdir -p build
+
+echo "== native tests (GoogleTest via ctest)"
+ctest --test-dir build/native --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" | tee build/ctest.log | tail -n 4
+native_status=${PIPESTATUS[0]}
+
+echo "== JS tests (Jest)"
+npx jest --ci --json --outputFile=build/jest-results.json 2>&1 | tail -n 40
+js_status=${PIPESTATUS[0]}
+
+summary=$(node -e '
+const fs = require("fs");
+const log = fs.readFileSync("build/ctest.log", "utf8");
+const m = /(\d+) tests failed out of (\d+)/.exec(log);
+const nativeTotal = m ? +m[2] : 0, nativeFailed = m ? +m[1] : 0;
+let js = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0 };
+try { js = JSON.parse(fs.readFileSync("build/jest-results.json", "utf8")); } catch (e) {}
+const golden = (js.testResults || []).flatMap((f) => f.assertionResults || [])
+  .filter((a) => a.ancestorTitles.some((t) => /^(valid|error) /.test(t)));
+const goldenPassed = golden.filter((a) => a.status === "passed").length;
+console.log(`native: ${nativeTotal - nativeFailed} passed, ${nativeFailed} failed`);
+console.log(`jest: ${js.numPassedTests} passed, ${js.numFailedTests} failed, ${js.numPendingTests + js.numTodoTests} skipped`);
+console.log(`golden cases (both flavours): ${goldenPassed} of ${golden.length} passed`);
+const passed = nativeTotal - nativeFailed + js.numPassedTests;
+const failed = nativeFailed + js.numFailedTests;
+console.log(`total: ${passed} passed, ${failed} failed`);
+')
+echo "== summary"
+echo "$summary"
+if [[ $native_status != 0 || $js_status != 0 ]]; then exit 1; fi

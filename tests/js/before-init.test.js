@@ -1,0 +1,28 @@
+'use strict';
+// Every call before init() resolves throws a plain Error saying to await init().
+const q = require('../..');
+
+test('calls before init() throw an Error naming init()', () => {
+  const calls = [
+    () => new q.ConvTranspose1d(1, 1, 1),
+    () => new q.Conv1d(1, 1, 1),
+    () => q.quantizePerTensor([1], [1], 1, 0),
+    () => q.dequantize({ data: new Uint8Array(1), shape: [1], scale: 1, zeroPoint: 0 }),
+  ];
+  for (const call of calls) {
+    let error = null;
+    try { call(); } catch (e) { error = e; }
+    expect(error).not.toBeNull();
+    expect(error.constructor).toBe(Error);
+    expect(error.message).toMatch(/await init\(\)/);
+  }
+});
+
+test('init rejects bad options with a TypeError, then still works', async () => {
+  await expect(q.init({ simd: 'yes' })).rejects.toThrow(TypeError);
+  await expect(q.init({ wasmBinry: new Uint8Array(1) })).rejects.toThrow(/unknown option 'wasmBinry'/);
+  await expect(q.init(42)).rejects.toThrow(TypeError);
+  const info = await q.init({ simd: false });
+  expect(info.simd).toBe(false);
+  expect(info.flavour).toBe('scalar');
+});
