@@ -5,6 +5,8 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <malloc.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -207,6 +209,8 @@ class NativeConv {
 std::string kernelFlavour() { return qconv::kernel_flavour(); }
 int liveModules() { return live_modules; }
 double memoryBytes() { return static_cast<double>(__builtin_wasm_memory_size(0)) * 65536.0; }
+// Bytes malloc has handed out and not taken back (dlmalloc's count).
+double heapBytesInUse() { return static_cast<double>(mallinfo().uordblks); }
 
 }  // namespace
 
@@ -233,4 +237,5 @@ EMSCRIPTEN_BINDINGS(qconv) {
   emscripten::function("kernelFlavour", &kernelFlavour);
   emscripten::function("liveModules", &liveModules);
   emscripten::function("memoryBytes", &memoryBytes);
+  emscripten::function("heapBytesInUse", &heapBytesInUse);
 }

@@ -125,11 +125,13 @@ export function createQconv(loadNativeModule) {
     return out;
   }
 
-  // Diagnostics: the wasm memory size (it grows, never shrinks) and the
-  // number of native modules not yet freed.
+  // Diagnostics: the wasm memory size (it grows, never shrinks), the bytes
+  // malloc has handed out, and the number of native modules not yet freed.
   function memoryStats() {
     const mod = requireNative('memoryStats');
-    return { wasmBytes: mod.memoryBytes(), liveModules: mod.liveModules() };
+    return {
+      wasmBytes: mod.memoryBytes(), heapBytesInUse: mod.heapBytesInUse(), liveModules: mod.liveModules(),
+    };
   }
 
   // ---- modules ------------------------------------------------------------

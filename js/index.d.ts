@@ -39,6 +39,8 @@ export const version: string;
 export interface MemoryStats {
   /** Bytes of wasm linear memory (it grows when needed and never shrinks). */
   wasmBytes: number;
+  /** Bytes currently allocated on the wasm heap (malloc's count). */
+  heapBytesInUse: number;
   /** Native modules not yet freed by dispose() or the garbage collector. */
   liveModules: number;
 }

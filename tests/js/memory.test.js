@@ -16,9 +16,17 @@ test('repeated forwards of one shape do not grow wasm memory; dispose frees modu
   const after1 = q.memoryStats();
   expect(after1.liveModules).toBe(before.liveModules + 1);
   for (let i = 0; i < 50; i++) m.forward(x);
-  expect(q.memoryStats().wasmBytes).toBe(after1.wasmBytes);
+  const after51 = q.memoryStats();
+  expect(after51.wasmBytes).toBe(after1.wasmBytes);
+  // not one byte more allocated: a forward of a known shape allocates nothing
+  expect(after51.heapBytesInUse).toBe(after1.heapBytesInUse);
+  // a smaller shape reuses the buffers too
+  m.forward({ ...x, data: x.data.subarray(0, 64 * 100), shape: [1, 64, 100] });
+  expect(q.memoryStats().heapBytesInUse).toBe(after1.heapBytesInUse);
   m.dispose();
-  expect(q.memoryStats().liveModules).toBe(before.liveModules);
+  const end = q.memoryStats();
+  expect(end.liveModules).toBe(before.liveModules);
+  expect(end.heapBytesInUse).toBe(before.heapBytesInUse);  // everything the module held is freed
 });
 
 test('modules that are never disposed are freed after garbage collection', () => {

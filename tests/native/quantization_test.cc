@@ -62,7 +62,7 @@ TEST(Requantize, MagicMatchesReferenceOnAccumulatorSweeps) {
 TEST(Requantize, MagicMatchesReferenceOnRandomInputs) {
   std::mt19937 rng(12345);
   std::uniform_int_distribution<int32_t> any_acc(kMin, kMax);
-  std::uniform_int_distribution<int32_t> small_acc(-1 << 20, 1 << 20);
+  std::uniform_int_distribution<int32_t> small_acc(-(1 << 20), 1 << 20);
   std::uniform_real_distribution<double> log_scale(std::log(1.2e-38), std::log(3.0e38));
   std::uniform_int_distribution<int32_t> any_zp(0, 255);
   const int32_t special_acc[] = {kMin, kMin + 1, kMax, kMax - 1, 0, -1, 1, 1 << 24, -(1 << 24)};
@@ -339,7 +339,8 @@ TEST(WrappingAdd, TwosComplement) {
 
 TEST(ScaleChecks, NormalPositiveFloat32Only) {
   EXPECT_TRUE(qconv::is_valid_scale(1.0));
-  EXPECT_TRUE(qconv::is_valid_scale(1e-38));  // 1e-38 < FLT_MIN? no: FLT_MIN ~ 1.1755e-38
+  EXPECT_TRUE(qconv::is_valid_scale(1.2e-38));  // just above FLT_MIN ~ 1.1755e-38
+  EXPECT_FALSE(qconv::is_valid_scale(1e-38));   // just below: subnormal as float32
   EXPECT_FALSE(qconv::is_valid_scale(0.0));
   EXPECT_FALSE(qconv::is_valid_scale(-1.0));
   EXPECT_FALSE(qconv::is_valid_scale(std::nan("")));

@@ -9,11 +9,17 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "qconv/qconv.h"
 #include "quantization.h"
+
+namespace qconv {
+// Lets GoogleTest print a Status as its number.
+inline std::ostream& operator<<(std::ostream& os, Status s) { return os << static_cast<int>(s); }
+}  // namespace qconv
 
 namespace qconv_test {
 
@@ -60,7 +66,9 @@ inline int32_t wrap_to_int32(int64_t v) {
 // The naive reference: int64 accumulation of every (input, weight) pair
 // that §4.5 sums, then bias (§4.1, §4.2), int32 wrap, requantization
 // (§4.3, §4.4). Output [batch, outChannels, Lout], NCW.
-inline std::vector<uint8_t> reference_forward(const Case& c, int64_t* lout_out = nullptr) {
+// `wrapped`, when given, counts outputs whose exact sum left the int32 range.
+inline std::vector<uint8_t> reference_forward(const Case& c, int64_t* lout_out = nullptr,
+                                              int64_t* wrapped = nullptr) {
   const qconv::ConvParams& p = c.params;
   const int64_t N = c.batch, L = c.length, K = p.kernel_size, s = p.stride, d = p.dilation;
   const int64_t cin = p.in_channels, cout = p.out_channels, G = p.groups;
@@ -146,7 +154,9 @@ inline std::vector<uint8_t> reference_forward(const Case& c, int64_t* lout_out =
     const float rq = qconv::requantization_scale(wscale(co), c.input_scale, c.output_scale);
     for (int64_t n = 0; n < N; ++n) {
       for (int64_t o = 0; o < lout; ++o) {
-        const int32_t total = wrap_to_int32(acc_at(n, co, o) + qb);
+        const int64_t exact = acc_at(n, co, o) + qb;
+        const int32_t total = wrap_to_int32(exact);
+        if (wrapped != nullptr && exact != total) ++*wrapped;
         out[static_cast<size_t>((n * cout + co) * lout + o)] =
             qconv::requantize_reference(total, rq, c.output_zero_point);
       }

@@ -1,0 +1,771 @@
+// The operators against a naive direct reference (reference.h), byte for
+// byte, on random shapes and parameters, plus hand-derived edge cases and
+// the create -> set_weights -> reshape -> setup -> run state machine.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "qconv/qconv.h"
+#include "reference.h"
+
+namespace {
+
+using qconv::ConvParams;
+using qconv::Error;
+using qconv::InputDesc;
+using qconv::OperatorKind;
+using qconv::PaddingMode;
+using qconv::Status;
+using qconv::WeightDesc;
+using qconv_test::ApiResult;
+using qconv_test::Case;
+using qconv_test::reference_forward;
+using qconv_test::run_api;
+
+std::string describe(const Case& c) {
+  const ConvParams& p = c.params;
+  std::ostringstream s;
+  s << (p.kind == OperatorKind::kConv1d ? "Conv1d" : "ConvTranspose1d") << "(cin "
+    << p.in_channels << ", cout " << p.out_channels << ", K " << p.kernel_size << ", stride "
+    << p.stride << ", padding " << p.padding << ", outputPadding " << p.output_padding
+    << ", dilation " << p.dilation << ", groups " << p.groups
+    << (p.padding_mode == PaddingMode::kReflect ? ", reflect" : "") << ") N " << c.batch
+    << " L " << c.length << " requested " << c.requested_length
+    << (c.per_channel ? " per-channel" : " per-tensor") << " ws[0] " << c.weight_scales[0]
+    << " wzp[0] " << c.weight_zero_points[0] << " xs " << c.input_scale << " xzp "
+    << c.input_zero_point << " os " << c.output_scale << " ozp " << c.output_zero_point
+    << (c.has_bias ? " bias" : " no bias");
+  return s.str();
+}
+
+// Coverage counters, so that the random test can check it exercised what
+// it claims to.
+struct Coverage {
+  int cases = 0, conv = 0, transposed = 0, reflect = 0, gemm = 0, per_channel = 0;
+  int grouped = 0, depthwise = 0, batch0 = 0, requested = 0, requested_above_min = 0;
+  int no_bias = 0, big_bias = 0, dilated = 0, output_padding = 0, pow2 = 0;
+  int64_t out0 = 0, out255 = 0, out_mid = 0, wrapped = 0;
+};
+
+double log_uniform(std::mt19937& rng, double lo, double hi) {
+  return std::exp(std::uniform_real_distribution<double>(std::log(lo), std::log(hi))(rng));
+}
+
+int irand(std::mt19937& rng, int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
+
+bool chance(std::mt19937& rng, double p) { return std::bernoulli_distribution(p)(rng); }
+
+int32_t random_activation_zero_point(std::mt19937& rng) {
+  const int pick = irand(rng, 0, 3);
+  return pick == 0 ? 0 : pick == 1 ? 255 : irand(rng, 0, 255);
+}
+
+Case random_case(std::mt19937& rng, Coverage* cov) {
+  Case c;
+  ConvParams& p = c.params;
+  p.kind = chance(rng, 0.5) ? OperatorKind::kConv1d : OperatorKind::kConvTranspose1d;
+  const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
+
+  // Channels and groups.
+  int64_t cin_g, cout_g;
+  if (chance(rng, 0.2)) {  // depthwise (channel multiplier 1 or 2)
+    p.groups = irand(rng, 1, 6);
+    cin_g = 1;
+    cout_g = irand(rng, 1, 2);
+  } else {
+    p.groups = chance(rng, 0.5) ? 1 : irand(rng, 2, 3);
+    cin_g = irand(rng, 1, 4);
+    cout_g = irand(rng, 1, 4);
+  }
+  p.in_channels = p.groups * cin_g;
+  p.out_channels = p.groups * cout_g;
+
+  // Geometry: draw until valid.
+  for (;;) {
+    p.kernel_size = irand(rng, 1, 7);
+    p.stride = irand(rng, 1, 4);
+    p.dilation = irand(rng, 1, 3);
+    p.padding = chance(rng, 0.4) ? 0 : irand(rng, 1, 4);
+    p.padding_mode = PaddingMode::kZeros;
+    p.output_padding = 0;
+    c.requested_length = -1;
+    c.length = irand(rng, 1, 14);
+    const int64_t L = c.length, K = p.kernel_size, s = p.stride, d = p.dilation;
+    if (transposed) {
+      p.output_padding = irand(rng, 0, static_cast<int>(std::max(s, d)) - 1);
+      const int64_t min_size = (L - 1) * s - 2 * p.padding + d * (K - 1) + 1;
+      if (chance(rng, 0.35)) {
+        const int64_t lo = std::max<int64_t>(min_size, 1), hi = min_size + s - 1;
+        if (lo <= hi) c.requested_length = lo + irand(rng, 0, static_cast<int>(hi - lo));
+      }
+      if (c.requested_length < 0 && min_size + p.output_padding < 1) continue;
+    } else {
+      if (chance(rng, 0.1)) {  // QNNPACK's GEMM path: K 1, stride 1, no padding
+        p.kernel_size = 1;
+        p.stride = 1;
+        p.padding = 0;
+      }
+      if (chance(rng, 0.35)) p.padding_mode = PaddingMode::kReflect;
+      if (p.padding_mode == PaddingMode::kReflect && p.padding >= L) continue;
+      if (L + 2 * p.padding < p.dilation * (p.kernel_size - 1) + 1) continue;
+    }
+    break;
+  }
+
+  c.batch = chance(rng, 0.08) ? 0 : irand(rng, 1, 3);
+
+  // Weights and their quantization.
+  const int64_t nw = qconv_test::weight_count(p);
+  const bool extreme_weights = chance(rng, 0.15);
+  for (int64_t i = 0; i < nw; ++i) {
+    c.weight.push_back(static_cast<int8_t>(
+        extreme_weights ? (chance(rng, 0.5) ? -128 : 127) : irand(rng, -128, 127)));
+  }
+  c.per_channel = chance(rng, 0.5);
+  const int64_t nq = c.per_channel ? p.out_channels : 1;
+  // Power-of-two scales make requantization and bias quantization exact, so
+  // that round-half-to-even ties actually occur.
+  const bool pow2 = chance(rng, 0.2);
+  auto pow2_in = [&](int lo, int hi) { return std::ldexp(1.0, irand(rng, lo, hi)); };
+  const double ws0 = pow2 ? pow2_in(-10, -3) : log_uniform(rng, 1e-3, 1e-1);
+  for (int64_t q = 0; q < nq; ++q) {
+    c.weight_scales.push_back(q == 0 ? ws0
+                              : pow2 ? ws0 * pow2_in(-3, 3)
+                                     : ws0 * log_uniform(rng, 0.1, 10.0));
+    c.weight_zero_points.push_back(chance(rng, 0.3) ? 0 : irand(rng, -128, 127));
+  }
+
+  // Activations.
+  c.input_scale = pow2 ? pow2_in(-10, 0) : log_uniform(rng, 1e-3, 1.0);
+  c.input_zero_point = random_activation_zero_point(rng);
+  c.output_zero_point = random_activation_zero_point(rng);
+  // Output scale from a target requantization scale: small ones keep most
+  // outputs in range, large ones (up to 1e5, beyond the int32 range for
+  // big accumulators: P1) saturate.
+  const double target_rq = pow2 ? pow2_in(-12, -1)
+                           : chance(rng, 0.1) ? log_uniform(rng, 1e3, 1e5)
+                                              : log_uniform(rng, 1e-5, 1e-1);
+  c.output_scale = ws0 * c.input_scale / target_rq;
+  if (pow2) ++cov->pow2;
+
+  const bool extreme_input = chance(rng, 0.15);
+  const int64_t nx = c.batch * p.in_channels * c.length;
+  for (int64_t i = 0; i < nx; ++i) {
+    c.input.push_back(static_cast<uint8_t>(
+        extreme_input ? (chance(rng, 0.5) ? 0 : 255) : irand(rng, 0, 255)));
+  }
+
+  // Bias: none, moderate, or near / beyond the int32 range (P3 saturation,
+  // accumulator wrap).
+  c.has_bias = !chance(rng, 0.25);
+  const bool big = c.has_bias && chance(rng, 0.2);
+  if (c.has_bias) {
+    for (int64_t co = 0; co < p.out_channels; ++co) {
+      const double bs = c.weight_scales[c.per_channel ? co : 0] * c.input_scale;
+      const double sign = chance(rng, 0.5) ? 1.0 : -1.0;
+      double units = big ? log_uniform(rng, 1.9e9, 2.3e9) : log_uniform(rng, 1e-2, 1e6);
+      // With power-of-two scales, half-integer multiples of the bias scale
+      // are exact float32 values: quantize_bias ties.
+      if (pow2 && chance(rng, 0.5)) units = irand(rng, 0, 1000) + 0.5;
+      c.bias.push_back(static_cast<float>(sign * units * bs));
+    }
+  }
+
+  ++cov->cases;
+  (transposed ? cov->transposed : cov->conv)++;
+  if (p.padding_mode == PaddingMode::kReflect) ++cov->reflect;
+  if (!transposed && p.kernel_size == 1 && p.stride == 1 &&
+      (p.padding == 0 || p.padding_mode == PaddingMode::kReflect))
+    ++cov->gemm;
+  if (c.per_channel) ++cov->per_channel;
+  if (p.groups > 1) ++cov->grouped;
+  if (p.groups > 1 && cin_g == 1) ++cov->depthwise;
+  if (c.batch == 0) ++cov->batch0;
+  if (c.requested_length >= 0) ++cov->requested;
+  if (!c.has_bias) ++cov->no_bias;
+  if (big) ++cov->big_bias;
+  if (p.dilation > 1) ++cov->dilated;
+  if (transposed && p.output_padding > 0) ++cov->output_padding;
+  return c;
+}
+
+TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
+  std::mt19937 rng(20240611);
+  Coverage cov;
+  int failures = 0;
+  for (int iter = 0; iter < 1500; ++iter) {
+    const Case c = random_case(rng, &cov);
+    int64_t lout = -1;
+    int64_t wrapped = 0;
+    const std::vector<uint8_t> expected = reference_forward(c, &lout, &wrapped);
+    const ApiResult got = run_api(c);
+    if (got.status != Status::kOk) {
+      ADD_FAILURE() << "case " << iter << " " << describe(c) << ": " << got.stage << " failed: "
+                    << got.message;
+      if (++failures > 10) break;
+      continue;
+    }
+    EXPECT_EQ(got.output_length, lout) << "case " << iter << " " << describe(c);
+    if (got.output != expected) {
+      size_t first = 0;
+      while (first < expected.size() && first < got.output.size() &&
+             got.output[first] == expected[first])
+        ++first;
+      ADD_FAILURE() << "case " << iter << " " << describe(c) << ": first difference at "
+                    << first << " of " << expected.size();
+      if (++failures > 10) break;
+    }
+    if (c.requested_length >= 0) {
+      const ConvParams& p = c.params;
+      const int64_t min_size =
+          (c.length - 1) * p.stride - 2 * p.padding + p.dilation * (p.kernel_size - 1) + 1;
+      if (c.requested_length > min_size) ++cov.requested_above_min;
+    }
+    cov.wrapped += wrapped;
+    for (uint8_t v : expected) {
+      if (v == 0) ++cov.out0;
+      else if (v == 255) ++cov.out255;
+      else ++cov.out_mid;
+    }
+  }
+  EXPECT_EQ(failures, 0);
+  // The random cases covered what they are meant to.
+  EXPECT_GE(cov.cases, 1000);
+  EXPECT_GT(cov.conv, 300);
+  EXPECT_GT(cov.transposed, 300);
+  EXPECT_GT(cov.reflect, 50);
+  EXPECT_GT(cov.gemm, 10);
+  EXPECT_GT(cov.per_channel, 300);
+  EXPECT_GT(cov.grouped, 100);
+  EXPECT_GT(cov.depthwise, 50);
+  EXPECT_GT(cov.batch0, 20);
+  EXPECT_GT(cov.requested, 50);
+  EXPECT_GT(cov.requested_above_min, 10);
+  EXPECT_GT(cov.no_bias, 100);
+  EXPECT_GT(cov.big_bias, 50);
+  EXPECT_GT(cov.dilated, 300);
+  EXPECT_GT(cov.output_padding, 100);
+  EXPECT_GT(cov.out0, 1000);
+  EXPECT_GT(cov.out255, 1000);
+  EXPECT_GT(cov.out_mid, 10000);
+  EXPECT_GT(cov.wrapped, 10);
+  EXPECT_GT(cov.pow2, 200);
+  std::printf("random cases: %d (conv %d, transposed %d, reflect %d, gemm %d, per-channel %d, "
+              "depthwise %d, batch0 %d, requested %d); outputs 0/255/other: %lld/%lld/%lld; "
+              "wrapped sums: %lld\n",
+              cov.cases, cov.conv, cov.transposed, cov.reflect, cov.gemm, cov.per_channel,
+              cov.depthwise, cov.batch0, cov.requested, static_cast<long long>(cov.out0),
+              static_cast<long long>(cov.out255), static_cast<long long>(cov.out_mid),
+              static_cast<long long>(cov.wrapped));
+}
+
+// ---------------------------------------------------------------------------
+// Hand-derived edge cases
+
+// ConvTranspose1d(1 -> 1, K 1, stride 2, outputPadding 1), L 1: Lout = 2.
+// Position 0 gets input 0 through tap 0; position 1 is bias only.
+// ws = xs = 1, os = 2^24: rq = 1 * 1 * (1 / 2^24) = 2^-24 exactly.
+Case wrap_case(float bias, uint8_t x, int32_t xzp, int8_t w) {
+  Case c;
+  c.params.kind = OperatorKind::kConvTranspose1d;
+  c.params.stride = 2;
+  c.params.output_padding = 1;
+  c.weight = {w};
+  c.weight_scales = {1.0};
+  c.weight_zero_points = {0};
+  c.has_bias = true;
+  c.bias = {bias};
+  c.output_scale = 16777216.0;
+  c.output_zero_point = 128;
+  c.batch = 1;
+  c.length = 1;
+  c.input_scale = 1.0;
+  c.input_zero_point = xzp;
+  c.input = {x};
+  return c;
+}
+
+TEST(OperatorEdge, Int32AccumulatorWrapsPositive) {
+  // bias 2^31 - 128 = 2147483520 is a float32; with bias scale 1 it
+  // quantizes to itself and survives the float32 round trip.
+  // Position 0: product (64 - 0) * (2 - 0) = 128; 2147483520 + 128 = 2^31
+  // wraps to -2^31; f32(-2^31) * 2^-24 = -128; -128 + 128 = 0.
+  // (Without the wrap: 2^31 * 2^-24 = 128, + 128 = 256 -> 255.)
+  // Position 1: 2147483520 * 2^-24 = 127.99999237 -> 128; + 128 -> 255.
+  const Case c = wrap_case(2147483520.0f, 64, 0, 2);
+  const ApiResult got = run_api(c);
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{0, 255}));
+  EXPECT_EQ(reference_forward(c), got.output);
+}
+
+TEST(OperatorEdge, Int32AccumulatorWrapsNegative) {
+  // bias -2^31 (exact). Position 0: product (0 - 64) * 2 = -128;
+  // -2^31 - 128 wraps to 2^31 - 128 = 2147483520; * 2^-24 = 127.99999237
+  // -> 128; + 128 -> 255. Position 1: -2^31 * 2^-24 = -128; + 128 -> 0.
+  const Case c = wrap_case(-2147483648.0f, 0, 64, 2);
+  const ApiResult got = run_api(c);
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{255, 0}));
+  EXPECT_EQ(reference_forward(c), got.output);
+}
+
+TEST(OperatorEdge, Conv1dGemmPathKeepsSaturatedBiasAndWraps) {
+  // Conv1d(1 -> 1, K 1, stride 1, padding 0): QNNPACK's GEMM path.
+  // bias 2^31 with bias scale 1: rint(2^31) = 2^31 >= 2^31 -> INT32_MAX
+  // (P3/clamp), kept exact. ws = xs = 1, os = 2^24 -> rq = 2^-24. xzp 10, w 1:
+  //   x 11: INT32_MAX + 1 wraps to -2^31 -> -128 + 128 = 0
+  //   x 10: INT32_MAX -> f32 2^31 -> * 2^-24 = 128 -> 256 -> 255
+  //   x 9 : INT32_MAX - 1 -> f32 2^31 -> 255
+  Case c;
+  c.params.kind = OperatorKind::kConv1d;
+  c.weight = {1};
+  c.weight_scales = {1.0};
+  c.weight_zero_points = {0};
+  c.has_bias = true;
+  c.bias = {2147483648.0f};
+  c.output_scale = 16777216.0;
+  c.output_zero_point = 128;
+  c.batch = 1;
+  c.length = 3;
+  c.input_scale = 1.0;
+  c.input_zero_point = 10;
+  c.input = {11, 10, 9};
+  const ApiResult got = run_api(c);
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{0, 255, 255}));
+  EXPECT_EQ(reference_forward(c), got.output);
+}
+
+TEST(OperatorEdge, HugeRequantizationSaturatesTo255) {
+  // P1: Conv1d(1 -> 1, K 1), ws 1, xs 1, os 1/67000 (rq = f32(67000)
+  // rounded through 1 / f32(1/67000); the product is far above 2^31 either
+  // way). x - xzp = 255 - 0, w - wzp = 127 - 0: acc = 32385;
+  // 32385 * ~67000 ~ 2.17e9 >= 2^31 -> INT32_MAX -> 255 (x86 torch: 0).
+  // Negative: x 0, xzp 255 -> acc = -32385 -> INT32_MIN -> 0.
+  Case c;
+  c.params.kind = OperatorKind::kConv1d;
+  c.weight = {127};
+  c.weight_scales = {1.0};
+  c.weight_zero_points = {0};
+  c.output_scale = 1.0 / 67000.0;
+  c.output_zero_point = 0;
+  c.batch = 1;
+  c.length = 1;
+  c.input_scale = 1.0;
+  c.input_zero_point = 0;
+  c.input = {255};
+  ApiResult got = run_api(c);
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, std::vector<uint8_t>{255});
+  c.input = {0};
+  c.input_zero_point = 255;
+  c.output_zero_point = 255;
+  got = run_api(c);
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, std::vector<uint8_t>{0});
+}
+
+TEST(OperatorEdge, SmallTransposedByHand) {
+  // ConvTranspose1d(1 -> 1, K 2, stride 2, padding 0), L 2: Lout = 1*2 + 1*1 + 1 = 4.
+  // Scatter o = 2i + k: o0 = x0*w0, o1 = x0*w1, o2 = x1*w0, o3 = x1*w1.
+  // x - xzp = (3, -2) (x = 13, 8 with xzp 10); w - wzp = (5, -1) (w = 6, 0, wzp 1).
+  // acc = (15, -3, -10, 2); scales 1 -> rq 1; bias 0.4 -> rint(0.4) = 0;
+  // ozp 100 -> (115, 97, 90, 102).
+  Case c;
+  c.params.kind = OperatorKind::kConvTranspose1d;
+  c.params.kernel_size = 2;
+  c.params.stride = 2;
+  c.weight = {6, 0};
+  c.weight_scales = {1.0};
+  c.weight_zero_points = {1};
+  c.has_bias = true;
+  c.bias = {0.4f};
+  c.output_scale = 1.0;
+  c.output_zero_point = 100;
+  c.batch = 1;
+  c.length = 2;
+  c.input_scale = 1.0;
+  c.input_zero_point = 10;
+  c.input = {13, 8};
+  const ApiResult got = run_api(c);
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{115, 97, 90, 102}));
+  EXPECT_EQ(reference_forward(c), got.output);
+}
+
+TEST(OperatorEdge, ReflectConv1dByHand) {
+  // Conv1d(1 -> 1, K 3, padding 2, reflect), L 3, x - xzp = (1, 2, 3):
+  // padded (index 2, 1, 0, 1, 2, 1, 0) = (3, 2, 1, 2, 3, 2, 1);
+  // w - wzp = (1, 0, -1): out[o] = p[o] - p[o+2] over o = 0..4:
+  //   3-1 = 2, 2-2 = 0, 1-3 = -2, 2-2 = 0, 3-1 = 2. ozp 10 -> (12, 10, 8, 10, 12).
+  Case c;
+  c.params.kind = OperatorKind::kConv1d;
+  c.params.kernel_size = 3;
+  c.params.padding = 2;
+  c.params.padding_mode = PaddingMode::kReflect;
+  c.weight = {1, 0, -1};
+  c.weight_scales = {1.0};
+  c.weight_zero_points = {0};
+  c.output_scale = 1.0;
+  c.output_zero_point = 10;
+  c.batch = 1;
+  c.length = 3;
+  c.input_scale = 1.0;
+  c.input_zero_point = 0;
+  c.input = {1, 2, 3};
+  const ApiResult got = run_api(c);
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{12, 10, 8, 10, 12}));
+  EXPECT_EQ(reference_forward(c), got.output);
+  // Zero padding instead: padded (0, 0, 1, 2, 3, 0, 0) -> (0-1, 0-2, 1-3, 2-0, 3-0)
+  // = (-1, -2, -2, 2, 3) -> (9, 8, 8, 12, 13).
+  c.params.padding_mode = PaddingMode::kZeros;
+  const ApiResult zeros = run_api(c);
+  ASSERT_EQ(zeros.status, Status::kOk) << zeros.message;
+  EXPECT_EQ(zeros.output, (std::vector<uint8_t>{9, 8, 8, 12, 13}));
+  EXPECT_EQ(reference_forward(c), zeros.output);
+}
+
+// ---------------------------------------------------------------------------
+// Operator state machine
+
+// A configured operator for a case, with helpers to reshape / run it.
+class Configured {
+ public:
+  explicit Configured(const Case& c) : c_(c) {
+    Error e;
+    EXPECT_EQ(qconv::create_operator(c.params, &op_, &e), Status::kOk) << e.message;
+    set_weights(c);
+    EXPECT_EQ(qconv::set_output_quantization(op_, c.output_scale, c.output_zero_point, &e),
+              Status::kOk)
+        << e.message;
+  }
+  ~Configured() { qconv::delete_operator(op_); }
+  Configured(const Configured&) = delete;
+  Configured& operator=(const Configured&) = delete;
+
+  qconv::Operator* op() { return op_; }
+  Case& current() { return c_; }
+
+  void set_weights(const Case& c) {
+    WeightDesc wd;
+    wd.data = c.weight.data();
+    wd.size = c.weight.size();
+    wd.scales = c.weight_scales.data();
+    wd.zero_points = c.weight_zero_points.data();
+    wd.num_qparams = c.weight_scales.size();
+    wd.per_channel = c.per_channel;
+    Error e;
+    EXPECT_EQ(qconv::set_weights(op_, wd, c.has_bias ? c.bias.data() : nullptr, c.bias.size(), &e),
+              Status::kOk)
+        << e.message;
+  }
+
+  // reshape + setup for the current case; returns the output length.
+  int64_t reshape_and_setup() {
+    InputDesc in;
+    in.batch = c_.batch;
+    in.channels = c_.params.in_channels;
+    in.length = c_.length;
+    in.scale = c_.input_scale;
+    in.zero_point = c_.input_zero_point;
+    Error e;
+    int64_t lout = -1;
+    EXPECT_EQ(qconv::reshape(op_, in, c_.requested_length, &lout, &e), Status::kOk) << e.message;
+    out_.assign(static_cast<size_t>(c_.batch * c_.params.out_channels * std::max<int64_t>(lout, 0)),
+                0xA5);
+    EXPECT_EQ(qconv::setup(op_, c_.input.empty() ? nullptr : c_.input.data(),
+                           out_.empty() ? nullptr : out_.data()),
+              Status::kOk);
+    return lout;
+  }
+  Status run() { return qconv::run(op_); }
+  std::vector<uint8_t>& output() { return out_; }
+
+ private:
+  Case c_;
+  qconv::Operator* op_ = nullptr;
+  std::vector<uint8_t> out_;
+};
+
+Case state_case(OperatorKind kind) {
+  std::mt19937 rng(kind == OperatorKind::kConv1d ? 11 : 12);
+  Case c;
+  c.params.kind = kind;
+  c.params.in_channels = 4;
+  c.params.out_channels = 6;
+  c.params.kernel_size = 3;
+  c.params.stride = 2;
+  c.params.padding = 1;
+  c.params.output_padding = kind == OperatorKind::kConvTranspose1d ? 1 : 0;
+  c.params.dilation = 2;
+  c.params.groups = 2;
+  for (int64_t i = 0; i < qconv_test::weight_count(c.params); ++i)
+    c.weight.push_back(static_cast<int8_t>(irand(rng, -128, 127)));
+  c.per_channel = true;
+  for (int co = 0; co < 6; ++co) {
+    c.weight_scales.push_back(0.01 * (co + 1));
+    c.weight_zero_points.push_back(co * 7 - 20);
+  }
+  c.has_bias = true;
+  for (int co = 0; co < 6; ++co) c.bias.push_back(0.37f * (co - 3));
+  c.output_scale = 0.3;
+  c.output_zero_point = 90;
+  c.batch = 2;
+  c.length = 9;
+  c.input_scale = 0.05;
+  c.input_zero_point = 128;
+  for (int i = 0; i < 2 * 4 * 9; ++i) c.input.push_back(static_cast<uint8_t>(irand(rng, 0, 255)));
+  return c;
+}
+
+const OperatorKind kKinds[] = {OperatorKind::kConvTranspose1d, OperatorKind::kConv1d};
+
+TEST(OperatorState, BatchZeroSucceedsAndWritesNothing) {
+  for (OperatorKind kind : kKinds) {
+    Case c = state_case(kind);
+    c.batch = 0;
+    c.input.clear();
+    Configured op(c);
+    int64_t lout = -1;
+    Error e;
+    InputDesc in;
+    in.batch = 0;
+    in.channels = c.params.in_channels;
+    in.length = c.length;
+    in.scale = c.input_scale;
+    in.zero_point = c.input_zero_point;
+    ASSERT_EQ(qconv::reshape(op.op(), in, -1, &lout, &e), Status::kOk) << e.message;
+    int64_t expected_lout = -1;
+    EXPECT_TRUE(reference_forward(c, &expected_lout).empty());
+    EXPECT_EQ(lout, expected_lout);
+    EXPECT_GT(lout, 0);
+    // Null buffers are fine for an empty batch ...
+    EXPECT_EQ(qconv::setup(op.op(), nullptr, nullptr), Status::kOk);
+    EXPECT_EQ(qconv::run(op.op()), Status::kOk);
+    // ... and real ones are left untouched.
+    std::vector<uint8_t> sentinel_in(16, 0x11), sentinel_out(16, 0x22);
+    ASSERT_EQ(qconv::setup(op.op(), sentinel_in.data(), sentinel_out.data()), Status::kOk);
+    EXPECT_EQ(qconv::run(op.op()), Status::kOk);
+    EXPECT_EQ(sentinel_out, std::vector<uint8_t>(16, 0x22));
+    EXPECT_EQ(sentinel_in, std::vector<uint8_t>(16, 0x11));
+  }
+}
+
+TEST(OperatorState, SecondReshapeOfTheSameShapeChangesNothing) {
+  for (OperatorKind kind : kKinds) {
+    Configured op(state_case(kind));
+    const std::vector<uint8_t> expected = reference_forward(op.current());
+    op.reshape_and_setup();
+    ASSERT_EQ(op.run(), Status::kOk);
+    EXPECT_EQ(op.output(), expected);
+    // Run again without any reshape.
+    std::fill(op.output().begin(), op.output().end(), 0);
+    ASSERT_EQ(op.run(), Status::kOk);
+    EXPECT_EQ(op.output(), expected);
+    // Reshape with the same shape and quantization, twice.
+    for (int i = 0; i < 2; ++i) {
+      op.reshape_and_setup();
+      ASSERT_EQ(op.run(), Status::kOk);
+      EXPECT_EQ(op.output(), expected);
+    }
+  }
+}
+
+TEST(OperatorState, OutputScaleChangeNeedsReshapeAndTakesEffect) {
+  for (OperatorKind kind : kKinds) {
+    Configured op(state_case(kind));
+    op.reshape_and_setup();
+    ASSERT_EQ(op.run(), Status::kOk);
+    const std::vector<uint8_t> before = op.output();
+    EXPECT_EQ(before, reference_forward(op.current()));
+
+    Error e;
+    op.current().output_scale = 0.07;
+    ASSERT_EQ(qconv::set_output_quantization(op.op(), 0.07, op.current().output_zero_point, &e),
+              Status::kOk);
+    const std::vector<uint8_t> expected = reference_forward(op.current());
+    ASSERT_NE(expected, before);  // the change is visible in this case
+    // Without a reshape the run is refused and the output is not touched.
+    std::fill(op.output().begin(), op.output().end(), 0xA5);
+    EXPECT_NE(op.run(), Status::kOk);
+    EXPECT_EQ(op.output(), std::vector<uint8_t>(op.output().size(), 0xA5));
+    EXPECT_NE(qconv::setup(op.op(), op.current().input.data(), op.output().data()), Status::kOk);
+    // After a reshape the new scale is used.
+    op.reshape_and_setup();
+    ASSERT_EQ(op.run(), Status::kOk);
+    EXPECT_EQ(op.output(), expected);
+    // Setting the same scale again keeps the operator ready.
+    ASSERT_EQ(qconv::set_output_quantization(op.op(), 0.07, op.current().output_zero_point, &e),
+              Status::kOk);
+    std::fill(op.output().begin(), op.output().end(), 0xA5);
+    ASSERT_EQ(op.run(), Status::kOk);
+    EXPECT_EQ(op.output(), expected);
+  }
+}
+
+TEST(OperatorState, OutputZeroPointChangeIsNeverStale) {
+  for (OperatorKind kind : kKinds) {
+    Configured op(state_case(kind));
+    op.reshape_and_setup();
+    ASSERT_EQ(op.run(), Status::kOk);
+    const std::vector<uint8_t> before = op.output();
+    Error e;
+    op.current().output_zero_point = 17;
+    ASSERT_EQ(qconv::set_output_quantization(op.op(), op.current().output_scale, 17, &e),
+              Status::kOk);
+    const std::vector<uint8_t> expected = reference_forward(op.current());
+    ASSERT_NE(expected, before);
+    // A direct run either refuses or uses the new zero point.
+    std::fill(op.output().begin(), op.output().end(), 0xA5);
+    if (op.run() == Status::kOk) {
+      EXPECT_EQ(op.output(), expected);
+    }
+    op.reshape_and_setup();
+    ASSERT_EQ(op.run(), Status::kOk);
+    EXPECT_EQ(op.output(), expected);
+  }
+}
+
+TEST(OperatorState, NewWeightsNeedReshapeAndTakeEffect) {
+  for (OperatorKind kind : kKinds) {
+    Configured op(state_case(kind));
+    op.reshape_and_setup();
+    ASSERT_EQ(op.run(), Status::kOk);
+    const std::vector<uint8_t> before = op.output();
+    EXPECT_EQ(before, reference_forward(op.current()));
+
+    // New weights, per-tensor now, and no bias.
+    Case& c = op.current();
+    for (int8_t& w : c.weight) w = static_cast<int8_t>(-(w / 2) + 3);
+    c.per_channel = false;
+    c.weight_scales = {0.02};
+    c.weight_zero_points = {-4};
+    c.has_bias = false;
+    c.bias.clear();
+    op.set_weights(c);
+    EXPECT_EQ(qconv::bias_data(op.op()), nullptr);
+    const std::vector<uint8_t> expected = reference_forward(c);
+    ASSERT_NE(expected, before);
+    std::fill(op.output().begin(), op.output().end(), 0xA5);
+    EXPECT_NE(op.run(), Status::kOk) << "run without reshape after set_weights";
+    EXPECT_EQ(op.output(), std::vector<uint8_t>(op.output().size(), 0xA5));
+    op.reshape_and_setup();
+    ASSERT_EQ(op.run(), Status::kOk);
+    EXPECT_EQ(op.output(), expected);
+  }
+}
+
+TEST(OperatorState, ReusedOperatorFollowsEveryChange) {
+  // One operator per kind, many reshapes with new shapes, input
+  // quantization, output quantization and weights: every result equals the
+  // reference for the current state (no stale cached state, SEMANTICS §6).
+  std::mt19937 rng(31337);
+  for (OperatorKind kind : kKinds) {
+    Configured op(state_case(kind));
+    for (int step = 0; step < 120; ++step) {
+      Case& c = op.current();
+      Error e;
+      switch (step % 4) {
+        case 0:  // input quantization
+          c.input_scale = log_uniform(rng, 1e-3, 1.0);
+          c.input_zero_point = random_activation_zero_point(rng);
+          break;
+        case 1:  // output quantization
+          c.output_scale = log_uniform(rng, 1e-3, 1.0);
+          c.output_zero_point = random_activation_zero_point(rng);
+          ASSERT_EQ(qconv::set_output_quantization(op.op(), c.output_scale, c.output_zero_point, &e),
+                    Status::kOk);
+          break;
+        case 2:  // shape
+          c.batch = irand(rng, 0, 3);
+          c.length = irand(rng, 4, 20);
+          break;
+        default:  // weights
+          for (int8_t& w : c.weight) w = static_cast<int8_t>(irand(rng, -128, 127));
+          for (double& ws : c.weight_scales) ws = log_uniform(rng, 1e-3, 1e-1);
+          for (double& zp : c.weight_zero_points) zp = irand(rng, -128, 127);
+          c.has_bias = chance(rng, 0.7);
+          c.bias.assign(c.has_bias ? 6 : 0, 0.0f);
+          for (float& b : c.bias) b = static_cast<float>(log_uniform(rng, 1e-3, 10.0));
+          op.set_weights(c);
+          break;
+      }
+      c.input.resize(static_cast<size_t>(c.batch * c.params.in_channels * c.length));
+      for (uint8_t& x : c.input) x = static_cast<uint8_t>(irand(rng, 0, 255));
+      c.requested_length = -1;
+      if (kind == OperatorKind::kConvTranspose1d && chance(rng, 0.3)) {
+        // stride 2: min or min + 1; outputPadding 1 gives min + 1 otherwise.
+        const int64_t min_size = (c.length - 1) * 2 - 2 + 2 * 2 + 1;
+        c.requested_length = min_size + irand(rng, 0, 1);
+      }
+      int64_t expected_lout = -1;
+      const std::vector<uint8_t> expected = reference_forward(c, &expected_lout);
+      EXPECT_EQ(op.reshape_and_setup(), expected_lout) << "step " << step;
+      ASSERT_EQ(op.run(), Status::kOk);
+      ASSERT_EQ(op.output(), expected) << "step " << step << " " << describe(c);
+    }
+  }
+}
+
+TEST(OperatorState, AccessorsReturnWhatWasSet) {
+  const Case c = state_case(OperatorKind::kConvTranspose1d);
+  Configured op(c);
+  ASSERT_EQ(qconv::weight_size(op.op()), c.weight.size());
+  EXPECT_TRUE(std::equal(c.weight.begin(), c.weight.end(), qconv::weight_data(op.op())));
+  ASSERT_EQ(qconv::num_weight_qparams(op.op()), 6u);
+  EXPECT_TRUE(std::equal(c.weight_scales.begin(), c.weight_scales.end(),
+                         qconv::weight_scales(op.op())));
+  EXPECT_TRUE(std::equal(c.weight_zero_points.begin(), c.weight_zero_points.end(),
+                         qconv::weight_zero_points(op.op())));
+  EXPECT_TRUE(qconv::weight_per_channel(op.op()));
+  ASSERT_NE(qconv::bias_data(op.op()), nullptr);
+  EXPECT_TRUE(std::equal(c.bias.begin(), c.bias.end(), qconv::bias_data(op.op())));
+  EXPECT_EQ(qconv::output_scale(op.op()), 0.3);
+  EXPECT_EQ(qconv::output_zero_point(op.op()), 90);
+  EXPECT_EQ(qconv::operator_params(op.op()).groups, 2);
+  const std::string flavour = qconv::kernel_flavour();
+  EXPECT_TRUE(flavour == "scalar" || flavour == "wasmsimd") << flavour;
+}
+
+TEST(OperatorState, NewOperatorHasZeroWeightsAndBias) {
+  // A fresh module: all-zero per-tensor weights (scale 1, zero point 0) and
+  // a zero bias (or none). Every accumulator is 0, so every output is the
+  // output zero point (set to 77 here).
+  for (OperatorKind kind : kKinds) {
+    for (bool bias : {true, false}) {
+      ConvParams p = state_case(kind).params;
+      p.bias = bias;
+      qconv::Operator* op = nullptr;
+      Error e;
+      ASSERT_EQ(qconv::create_operator(p, &op, &e), Status::kOk) << e.message;
+      EXPECT_EQ(qconv::bias_data(op) != nullptr, bias);
+      ASSERT_EQ(qconv::set_output_quantization(op, 0.5, 77, &e), Status::kOk);
+      InputDesc in;
+      in.batch = 1;
+      in.channels = 4;
+      in.length = 9;
+      in.scale = 0.1;
+      in.zero_point = 3;
+      int64_t lout = 0;
+      ASSERT_EQ(qconv::reshape(op, in, -1, &lout, &e), Status::kOk) << e.message;
+      std::vector<uint8_t> x(36, 200), y(static_cast<size_t>(6 * lout), 0);
+      ASSERT_EQ(qconv::setup(op, x.data(), y.data()), Status::kOk);
+      ASSERT_EQ(qconv::run(op), Status::kOk);
+      EXPECT_EQ(y, std::vector<uint8_t>(y.size(), 77));
+      qconv::delete_operator(op);
+    }
+  }
+}
+
+}  // namespace
