@@ -540,6 +540,9 @@ function describe(v) {
     const items = v.length <= 8 ? v.map(describe).join(', ') : `${v.slice(0, 8).map(describe).join(', ')}, ...`;
     return `[${items}]`;
   }
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of length ${v.length}`;
+  if (ArrayBuffer.isView(v)) {
+    const name = v.constructor.name;
+    return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} of length ${v.length}`;
+  }
   return `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
 }

@@ -1,7 +1,16 @@
 'use strict';
 // CommonJS entry (Node). The ESM entry for Node re-exports this one, so both
 // share one instance (no dual-package hazard).
-const { createQconv } = require('../dist/api.cjs');
+const path = require('path');
+
+let api;
+try {
+  api = require('../dist/api.cjs');
+} catch (e) {
+  if (e.code !== 'MODULE_NOT_FOUND') throw e;
+  throw new Error(`qconv-wasm is not built: ${path.join(__dirname, '..', 'dist')} has no api.cjs; ` +
+    "run 'npm run build' in the package directory");
+}
 const { loadNativeModule } = require('./node-loader.cjs');
 
-module.exports = createQconv(loadNativeModule);
+module.exports = api.createQconv(loadNativeModule);

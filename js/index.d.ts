@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" />
 // Types of qconv-wasm's public API (spec/API.md).
 
 /** A quantized (quint8, per-tensor affine) tensor; any object of this shape is accepted. */

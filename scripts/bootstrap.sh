@@ -23,6 +23,12 @@ check g++ g++
 check /usr/include/gtest/gtest.h libgtest-dev
 check /usr/include/simde/wasm/simd128.h libsimde-dev
 
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ((node_major < 20)); then
+  echo "qconv-wasm needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+  exit 1
+fi
+
 if ((${#missing_packages[@]})); then
   if [[ -f /etc/debian_version && $(id -u) == 0 ]] && have apt-get; then
     echo "bootstrap: installing ${missing_packages[*]} with apt-get" >&2

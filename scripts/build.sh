@@ -8,18 +8,30 @@ source scripts/env.sh
 what=${1:-all}
 jobs=$(nproc 2>/dev/null || echo 2)
 
+# Runs a step quietly, keeping its output in build/<name>.log; prints the log
+# and stops if the step fails.
+quietly() {
+  local name=$1; shift
+  mkdir -p build
+  if ! "$@" >"build/$name.log" 2>&1; then
+    cat "build/$name.log" >&2
+    echo "build: '$*' failed (log: build/$name.log)" >&2
+    exit 1
+  fi
+}
+
 build_wasm() {
   if [[ ! -f build/wasm/CMakeCache.txt ]]; then
-    emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release >/dev/null
+    quietly wasm-configure emcmake cmake -S . -B build/wasm -DCMAKE_BUILD_TYPE=Release
   fi
-  cmake --build build/wasm -j "$jobs" >/dev/null
+  quietly wasm-build cmake --build build/wasm -j "$jobs"
   node scripts/build-js.mjs
 }
 build_native() {
   if [[ ! -f build/native/CMakeCache.txt ]]; then
-    cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release >/dev/null
+    quietly native-configure cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release
   fi
-  cmake --build build/native -j "$jobs" >/dev/null
+  quietly native-build cmake --build build/native -j "$jobs"
 }
 
 case $what in

@@ -22,12 +22,17 @@ const m = /(\d+) tests failed out of (\d+)/.exec(log);
 const nativeTotal = m ? +m[2] : 0, nativeFailed = m ? +m[1] : 0;
 let js = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0 };
 try { js = JSON.parse(fs.readFileSync("build/jest-results.json", "utf8")); } catch (e) {}
-const golden = (js.testResults || []).flatMap((f) => f.assertionResults || [])
+const goldenOf = (flavour) => (js.testResults || [])
+  .filter((f) => f.name.endsWith(`golden.${flavour}.test.js`))
+  .flatMap((f) => f.assertionResults || [])
   .filter((a) => a.ancestorTitles.some((t) => /^(valid|error) /.test(t)));
-const goldenPassed = golden.filter((a) => a.status === "passed").length;
+const goldenLine = ["simd", "scalar"].map((flavour) => {
+  const g = goldenOf(flavour);
+  return `${flavour} ${g.filter((a) => a.status === "passed").length} of ${g.length}`;
+}).join(", ");
 console.log(`native: ${nativeTotal - nativeFailed} passed, ${nativeFailed} failed`);
 console.log(`jest: ${js.numPassedTests} passed, ${js.numFailedTests} failed, ${js.numPendingTests + js.numTodoTests} skipped`);
-console.log(`golden cases (both flavours): ${goldenPassed} of ${golden.length} passed`);
+console.log(`golden cases passed (PyTorch-generated; valid bit-exact, errors rejected): ${goldenLine}`);
 const passed = nativeTotal - nativeFailed + js.numPassedTests;
 const failed = nativeFailed + js.numFailedTests;
 console.log(`total: ${passed} passed, ${failed} failed`);

@@ -92,7 +92,7 @@ const moduleErrors = [
   ['zeroPoint 1.5', (m) => { m.zeroPoint = 1.5; }, TypeError, /zeroPoint must be an integer, got 1.5/],
   // forward
   ['input null', (m) => m.forward(null), TypeError, /input must be a QTensor/],
-  ['input.data Int8Array', (m) => m.forward({ ...x(), data: new Int8Array(x().data.length) }), TypeError, /input.data must be a Uint8Array, got a Int8Array/],
+  ['input.data Int8Array', (m) => m.forward({ ...x(), data: new Int8Array(x().data.length) }), TypeError, /input.data must be a Uint8Array, got an Int8Array/],
   ['input.data plain array', (m) => m.forward({ ...x(), data: Array.from(x().data) }), TypeError, /input.data must be a Uint8Array/],
   ['input.shape not an array', (m) => m.forward({ ...x(), shape: 'abc' }), TypeError, /input.shape must be an array of integers/],
   ['input.shape rank 4', (m) => m.forward({ ...x(), shape: [1, ...x().shape] }), RangeError, /must be \[N, C, L\] or \[C, L\], got 4 dimensions/],
