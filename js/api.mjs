@@ -542,7 +542,7 @@ function describe(v) {
   }
   if (ArrayBuffer.isView(v)) {
     const name = v.constructor.name;
-    return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} of length ${v.length}`;
+    return `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name} of length ${v.length}`;
   }
   return `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
 }
