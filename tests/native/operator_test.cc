@@ -458,13 +458,7 @@ class Configured {
   Case& current() { return c_; }
 
   void set_weights(const Case& c) {
-    WeightDesc wd;
-    wd.data = c.weight.data();
-    wd.size = c.weight.size();
-    wd.scales = c.weight_scales.data();
-    wd.zero_points = c.weight_zero_points.data();
-    wd.num_qparams = c.weight_scales.size();
-    wd.per_channel = c.per_channel;
+    const WeightDesc wd = qconv_test::weight_desc(c);
     Error e;
     EXPECT_EQ(qconv::set_weights(op_, wd, c.has_bias ? c.bias.data() : nullptr, c.bias.size(), &e),
               Status::kOk)

@@ -175,6 +175,18 @@ struct ApiResult {
 };
 
 // create -> set_weights -> set_output_quantization -> reshape -> setup -> run.
+// The core's weight descriptor for a test case (views into the case's vectors).
+inline qconv::WeightDesc weight_desc(const Case& c) {
+  qconv::WeightDesc wd;
+  wd.data = c.weight.data();
+  wd.size = c.weight.size();
+  wd.scales = c.weight_scales.data();
+  wd.zero_points = c.weight_zero_points.data();
+  wd.num_qparams = c.weight_scales.size();
+  wd.per_channel = c.per_channel;
+  return wd;
+}
+
 inline ApiResult run_api(const Case& c) {
   ApiResult r;
   qconv::Error error;
@@ -188,13 +200,7 @@ inline ApiResult run_api(const Case& c) {
   };
   qconv::Status st = qconv::create_operator(c.params, &op, &error);
   if (st != qconv::Status::kOk) return failed(st, "create_operator");
-  qconv::WeightDesc wd;
-  wd.data = c.weight.data();
-  wd.size = c.weight.size();
-  wd.scales = c.weight_scales.data();
-  wd.zero_points = c.weight_zero_points.data();
-  wd.num_qparams = c.weight_scales.size();
-  wd.per_channel = c.per_channel;
+  const qconv::WeightDesc wd = weight_desc(c);
   st = qconv::set_weights(op, wd, c.has_bias ? c.bias.data() : nullptr,
                           c.has_bias ? c.bias.size() : 0, &error);
   if (st != qconv::Status::kOk) return failed(st, "set_weights");

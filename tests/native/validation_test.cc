@@ -123,16 +123,7 @@ class Harness {
     return in;
   }
 
-  static WeightDesc weight_desc(const Case& c) {
-    WeightDesc wd;
-    wd.data = c.weight.data();
-    wd.size = c.weight.size();
-    wd.scales = c.weight_scales.data();
-    wd.zero_points = c.weight_zero_points.data();
-    wd.num_qparams = c.weight_scales.size();
-    wd.per_channel = c.per_channel;
-    return wd;
-  }
+  static WeightDesc weight_desc(const Case& c) { return qconv_test::weight_desc(c); }
 
   // After a failed call: the operator's output is unchanged.
   // `may_need_reshape`: the failed call was a reshape, which supersedes the
