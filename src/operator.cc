@@ -49,7 +49,6 @@ struct Operator {
   int64_t padded_rows = 0;    // rows of the transposed input (L, or L + 2p for reflect)
   int64_t row_offset = 0;     // reflect: p, zeros: 0
   int64_t conv_padding = 0;   // Conv1d padding left to the taps (0 for reflect)
-  int64_t eff_output_padding = 0;
   int32_t input_zero_point = 0;
   const uint8_t* input = nullptr;
   uint8_t* output = nullptr;
@@ -530,7 +529,6 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
   op->padded_rows = rows;
   op->row_offset = reflect ? p.padding : 0;
   op->conv_padding = reflect ? 0 : p.padding;
-  op->eff_output_padding = output_padding;
   op->input_zero_point = static_cast<int32_t>(in.zero_point);
   op->input = nullptr;
   op->output = nullptr;
