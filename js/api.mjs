@@ -536,6 +536,7 @@ function describe(v) {
   if (typeof v === 'bigint') return `${v}n (a BigInt)`;
   if (typeof v === 'number') return String(v);
   if (typeof v === 'function') return 'a function';
+  if (typeof v === 'symbol') return `${v.toString()} (a Symbol)`;
   if (Array.isArray(v)) {
     const items = v.length <= 8 ? v.map(describe).join(', ') : `${v.slice(0, 8).map(describe).join(', ')}, ...`;
     return `[${items}]`;

@@ -253,3 +253,21 @@ describe('dispose', () => {
     }
   });
 });
+
+describe('typed array views', () => {
+  test('SharedArrayBuffer-backed and offset views give the same bytes as plain arrays', () => {
+    const m = new q.ConvTranspose1d(2, 2, 3, 2);
+    m.setWeightBias({ data: Int8Array.from({ length: 12 }, (_, i) => i * 11 - 60), scale: 0.1 }, [1, -1]);
+    m.scale = 0.05;
+    m.zeroPoint = 99;
+    const x = { data: Uint8Array.from({ length: 10 }, (_, i) => i * 20), shape: [1, 2, 5], scale: 0.05, zeroPoint: 10 };
+    const ref = m.forward(x).data;
+    const shared = new Uint8Array(new SharedArrayBuffer(10));
+    shared.set(x.data);
+    expect(m.forward({ ...x, data: shared }).data).toEqual(ref);
+    const big = new Uint8Array(20);
+    big.set(x.data, 7);
+    expect(m.forward({ ...x, data: big.subarray(7, 17) }).data).toEqual(ref);
+    m.dispose();
+  });
+});

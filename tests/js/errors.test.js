@@ -87,6 +87,13 @@ const moduleErrors = [
   ['scale -1', (m) => { m.scale = -1; }, RangeError, /scale \(-1\)/],
   ['scale Infinity', (m) => { m.scale = Infinity; }, RangeError, /scale \(Infinity\)/],
   ['scale "1"', (m) => { m.scale = '1'; }, TypeError, /scale must be a number, got "1"/],
+  ['scale Symbol', (m) => { m.scale = Symbol('s'); }, TypeError, /scale must be a number, got Symbol\(s\) \(a Symbol\)/],
+  ['input.scale BigInt', (m) => m.forward({ ...x(), scale: 1n }), TypeError, /input.scale must be a number, got 1n \(a BigInt\)/],
+  ['detached input buffer', (m) => {
+    const d = x().data.slice();
+    structuredClone(d.buffer, { transfer: [d.buffer] });
+    m.forward({ ...x(), data: d });
+  }, RangeError, /input.data has 0 elements but shape/],
   ['zeroPoint 256', (m) => { m.zeroPoint = 256; }, RangeError, /zeroPoint \(256\) must be an integer in \[0, 255\]/],
   ['zeroPoint -1', (m) => { m.zeroPoint = -1; }, RangeError, /zeroPoint \(-1\)/],
   ['zeroPoint 1.5', (m) => { m.zeroPoint = 1.5; }, TypeError, /zeroPoint must be an integer, got 1.5/],
