@@ -1,0 +1,118 @@
+'use strict';
+// An independent, naive JS model of SEMANTICS.md §4 under the port policy §0,
+// written from the spec (not from src/): float32 steps with Math.fround,
+// int32 wrap with |0, ConvTranspose1d as a scatter loop, Conv1d as a gather
+// loop with reflect padding materialised first.
+const f32 = Math.fround;
+const INT32_MAX = 2147483647;
+const INT32_MIN = -2147483648;
+const TWO31 = 2147483648;
+
+function rintEven(x) {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+// §4.1 with P3
+function quantizeBias(b, ws, xs) {
+  const bs = f32(ws * xs);
+  const inv = f32(1 / bs);
+  const v = f32(0 + rintEven(f32(b * inv)));
+  if (v >= TWO31) return INT32_MAX;
+  if (v < -TWO31) return INT32_MIN;
+  return v;
+}
+
+// §4.2 with P2 (the identity on quantizeBias results, kept to follow the spec)
+function biasThroughFloat32(q) {
+  const f = f32(q);
+  return f >= TWO31 ? INT32_MAX : f;
+}
+
+// §4.3
+function requantScale(ws, xs, os) {
+  return f32(f32(f32(ws) * f32(xs)) * f32(1 / f32(os)));
+}
+
+// §4.4 with P1
+function requantize(acc, rq, ozp) {
+  const f = f32(f32(acc) * rq);
+  let r;
+  if (f >= TWO31) r = INT32_MAX;
+  else if (f < -TWO31) r = INT32_MIN;
+  else r = rintEven(f);
+  r = Math.min(32767, Math.max(-32768, r));
+  r = Math.min(32767, Math.max(-32768, r + ozp));
+  return Math.min(255, Math.max(0, r));
+}
+
+// c: { kind, cin, cout, K, stride, padding, outputPadding, dilation, groups, paddingMode,
+//      w (Int8Array), ws (number[] of cout), wzp (number[] of cout), bias (Float32Array|null),
+//      x (Uint8Array [N, cin, L]), N, L, xs, xzp, os, ozp, outputLength? }
+function referenceForward(c) {
+  const { kind, cin, cout, K, stride: s, dilation: d, groups, N, xs, xzp, os, ozp } = c;
+  const cinG = cin / groups, coutG = cout / groups;
+  let { L, padding: p } = c;
+  let x = c.x;
+  if (kind === 'Conv1d' && c.paddingMode === 'reflect' && p > 0) {
+    const Lp = L + 2 * p;
+    const padded = new Uint8Array(N * cin * Lp);
+    for (let n = 0; n < N; n++) for (let ci = 0; ci < cin; ci++) for (let r = 0; r < Lp; r++) {
+      let i = r - p;
+      if (i < 0) i = -i;
+      if (i >= L) i = 2 * (L - 1) - i;
+      padded[(n * cin + ci) * Lp + r] = x[(n * cin + ci) * L + i];
+    }
+    x = padded;
+    L = Lp;
+    p = 0;
+  }
+  const lout = kind === 'ConvTranspose1d'
+    ? (c.outputLength !== undefined ? c.outputLength : (L - 1) * s - 2 * p + d * (K - 1) + c.outputPadding + 1)
+    : Math.floor((L + 2 * p - d * (K - 1) - 1) / s) + 1;
+  const gemm = kind === 'Conv1d' && K === 1 && s === 1 && p === 0;
+  const qb = new Int32Array(cout);
+  const rq = new Float64Array(cout);
+  for (let co = 0; co < cout; co++) {
+    const b = c.bias ? quantizeBias(c.bias[co], c.ws[co], xs) : 0;
+    qb[co] = gemm ? b : biasThroughFloat32(b);
+    rq[co] = requantScale(c.ws[co], xs, os);
+  }
+  const acc = new Int32Array(N * cout * lout);
+  for (let n = 0; n < N; n++) for (let co = 0; co < cout; co++) {
+    acc.fill(qb[co], (n * cout + co) * lout, (n * cout + co + 1) * lout);
+  }
+  for (let n = 0; n < N; n++) for (let g = 0; g < groups; g++) {
+    for (let j = 0; j < coutG; j++) {
+      const co = g * coutG + j;
+      const base = (n * cout + co) * lout;
+      for (let i = 0; i < cinG; i++) {
+        const ci = g * cinG + i;
+        for (let k = 0; k < K; k++) {
+          const wv = (kind === 'ConvTranspose1d' ? c.w[(ci * coutG + j) * K + k] : c.w[(co * cinG + i) * K + k]) - c.wzp[co];
+          if (kind === 'ConvTranspose1d') {
+            for (let t = 0; t < L; t++) {  // scatter: input t lands on o = t*s + k*d - p
+              const o = t * s + k * d - p;
+              if (o >= 0 && o < lout) acc[base + o] = (acc[base + o] + (x[(n * cin + ci) * L + t] - xzp) * wv) | 0;
+            }
+          } else {
+            for (let o = 0; o < lout; o++) {  // gather: output o reads t = o*s + k*d - p
+              const t = o * s + k * d - p;
+              if (t >= 0 && t < L) acc[base + o] = (acc[base + o] + (x[(n * cin + ci) * L + t] - xzp) * wv) | 0;
+            }
+          }
+        }
+      }
+    }
+  }
+  const out = new Uint8Array(acc.length);
+  for (let n = 0; n < N; n++) for (let co = 0; co < cout; co++) {
+    for (let o = 0; o < lout; o++) {
+      const idx = (n * cout + co) * lout + o;
+      out[idx] = requantize(acc[idx], rq[co], ozp);
+    }
+  }
+  return { data: out, shape: [N, cout, lout] };
+}
+
+module.exports = { referenceForward, quantizeBias, requantize, requantScale, rintEven };
