@@ -91,6 +91,10 @@ class NativeConv {
     std::vector<double> scale_values, zero_point_values;
     copy_from_js(scales, cout, &scale_values);
     copy_from_js(zero_points, cout, &zero_point_values);
+    if (zero_points["length"].as<size_t>() != scales["length"].as<size_t>()) {
+      error_.message = "setWeightBias: weight zeroPoint must have as many entries as scale";
+      return static_cast<int>(qconv::Status::kInvalidArgument);
+    }
     int8_t* weight_copy = static_cast<int8_t*>(std::malloc(n));
     if (weight_copy == nullptr) {
       error_.message = "setWeightBias: no wasm memory left for " + std::to_string(n) + " weight bytes";
@@ -111,11 +115,6 @@ class NativeConv {
     desc.zero_points = zero_point_values.data();
     desc.num_qparams = scales["length"].as<size_t>();
     desc.per_channel = per_channel;
-    if (zero_point_values.size() != scale_values.size()) {
-      error_.message = "setWeightBias: weight zeroPoint must have as many entries as scale";
-      std::free(weight_copy);
-      return static_cast<int>(qconv::Status::kInvalidArgument);
-    }
     status = qconv::set_weights(op_, desc, has_bias ? bias_values.data() : nullptr, bias_size,
                                 &error_);
     std::free(weight_copy);
