@@ -22,6 +22,11 @@ check make make
 check g++ g++
 check /usr/include/gtest/gtest.h libgtest-dev
 check /usr/include/simde/wasm/simd128.h libsimde-dev
+# Optional: XNNPACK (and the pthreadpool header its header includes) for the
+# native differential test, which reports as skipped without them.
+optional_packages=()
+[[ -e /usr/include/xnnpack.h ]] || optional_packages+=(libxnnpack-dev)
+[[ -e /usr/include/pthreadpool.h ]] || optional_packages+=(libpthreadpool-dev)
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if ((node_major < 20)); then
@@ -29,8 +34,9 @@ if ((node_major < 20)); then
   exit 1
 fi
 
+can_apt() { [[ -f /etc/debian_version && $(id -u) == 0 ]] && have apt-get; }
 if ((${#missing_packages[@]})); then
-  if [[ -f /etc/debian_version && $(id -u) == 0 ]] && have apt-get; then
+  if can_apt; then
     echo "bootstrap: installing ${missing_packages[*]} with apt-get" >&2
     # apt-get update once per machine, or when an install fails on stale lists.
     if [[ ! -f /var/lib/apt/periodic/qconv-updated ]]; then
@@ -45,6 +51,12 @@ if ((${#missing_packages[@]})); then
     echo "   put emcc on PATH). Install them and run the command again." >&2
     exit 1
   fi
+fi
+if ((${#optional_packages[@]})) && can_apt; then
+  echo "bootstrap: installing ${optional_packages[*]} with apt-get (optional)" >&2
+  install_optional() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${optional_packages[@]}" >/dev/null; }
+  install_optional || { apt-get update -qq && install_optional; } \
+    || echo "bootstrap: could not install ${optional_packages[*]}; the XNNPACK differential test will be skipped" >&2
 fi
 
 if [[ ${1:-} != --no-npm ]]; then

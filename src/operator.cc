@@ -1,5 +1,6 @@
 // Conv1d and ConvTranspose1d operators: validation (SEMANTICS.md §0),
 // weight packing, setup (output length, requantization plan, scratch) and run.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -8,16 +9,49 @@
 #include <string>
 
 #include "buffer.h"
+#if QCONV_HAVE_XNNPACK
+#include "xnnpack_deconvolution.h"
+#endif
 #include "microkernels/microkernels.h"
 #include "qconv/qconv.h"
 #include "quantization.h"
 
 namespace qconv {
 
+// One dense convolution that run() computes: a ConvTranspose1d output phase
+// (the outputs o with (o + padding) mod stride == residue, whose taps are the
+// kernel positions k with k*dilation mod stride == residue: subconvolution,
+// no inserted zero is ever multiplied) or the whole of a Conv1d.
+struct Phase {
+  int64_t residue = 0;
+  size_t first_tap = 0;  // into Operator::taps, ordered so input rows ascend
+  size_t num_taps = 0;
+  // ConvTranspose1d: output j of the phase is o = residue + j*stride - padding
+  // and tap k reads input row j - c(k), c(k) = (k*dilation - residue) / stride.
+  int64_t j_first = 0;      // first j with o >= 0
+  int64_t c_first = 0;      // c of the first tap (the largest)
+  int64_t c_last = 0;       // c of the last tap (the smallest)
+  int64_t tap_row_step = 0; // input rows between consecutive taps
+  // conv1d kernel: kc int16 per tap run, ks runs; packed weights per group.
+  size_t kc = 0, ks = 0;
+  size_t packed_offset = 0;       // in int32 units
+  size_t packed_group_stride = 0; // in int32 units
+  // dwconv1d kernel: weights [out channel][in channel of group][tap] and row
+  // pointers [group][in channel of group][tap].
+  size_t dw_weight_offset = 0;
+  size_t dw_rows_offset = 0;
+  // Per shape (reshape).
+  int64_t out_first = 0;  // first output position
+  int64_t count = 0;      // outputs in the phase
+  int64_t row_first = 0;  // conv1d path: padded input row of output 0, tap 0
+};
+
 struct Operator {
   ConvParams params;
   int64_t in_per_group = 0;
   int64_t out_per_group = 0;
+  Backend backend = Backend::kDefault;
+  const KernelSet* kernels = nullptr;
 
   // What the caller gave, kept for the accessors.
   Buffer<int8_t> weight;
@@ -27,9 +61,14 @@ struct Operator {
   Buffer<float> bias;  // empty (size 0) when there is no bias
   bool has_bias = false;
 
-  // Packed once per set_weights: [out_channel][k][in_channel of group],
-  // weight minus its zero point, as int16.
-  Buffer<int16_t> packed_weights;
+  // The plan, fixed by the parameters (create).
+  bool channel_major = false;  // dwconv1d path instead of the conv1d tile
+  Buffer<Phase> phases;        // phases with at least one tap
+  Buffer<int64_t> taps;        // kernel positions, per phase
+  int64_t pad_before = 0;      // zero (or reflected) rows before the input
+  // Packed once per set_weights, in the order the kernels read them.
+  Buffer<int32_t> packed;      // conv1d path: blocks of kConv1dNr channels
+  Buffer<int16_t> dw_weights;  // dwconv1d path
 
   double out_scale = 1.0;
   int32_t out_zero_point = 0;
@@ -40,21 +79,33 @@ struct Operator {
   double derived_output_scale = 0.0;
   Buffer<int32_t> quantized_bias;
   Buffer<float> requant_scales;
+  Buffer<uint8_t> bias_only_output;  // requantized bias: outputs no tap reaches
 
   // Reshape and setup state.
   bool ready = false;
   int64_t batch = 0;
   int64_t length = 0;
   int64_t output_length = 0;
-  int64_t padded_rows = 0;    // rows of the transposed input (L, or L + 2p for reflect)
-  int64_t row_offset = 0;     // reflect: p, zeros: 0
-  int64_t conv_padding = 0;   // Conv1d padding left to the taps (0 for reflect)
+  int64_t pad_after = 0;
+  int64_t padded_rows = 0;     // pad_before + L + pad_after
+  int64_t row_length = 0;      // dwconv1d path: int16 per (channel, sub-row)
+  bool has_bias_only_outputs = false;
+  int64_t j_begin = 0, j_end = 0, j_block = 1;  // conv1d path: blocks of phase index j
   int32_t input_zero_point = 0;
   const uint8_t* input = nullptr;
   uint8_t* output = nullptr;
-  Buffer<int16_t> input_rows;  // [row][in_channel]: input minus its zero point
-  Buffer<const int16_t*> tap_rows;
-  Buffer<uint32_t> tap_kernel_index;
+#if QCONV_HAVE_XNNPACK
+  // Backend::kXnnpack: XNNPACK's operator, rebuilt when what it was created
+  // with (weights, input and output quantization) changes.
+  xnnpack::Deconvolution* xnnpack_op = nullptr;
+  bool xnnpack_stale = true;
+  double xnnpack_input_scale = 0, xnnpack_output_scale = 0;
+  int32_t xnnpack_input_zero_point = -1, xnnpack_output_zero_point = -1;
+  int64_t xnnpack_output_padding = 0;
+  ~Operator() { xnnpack::delete_deconvolution(xnnpack_op); }
+#endif
+  Buffer<int16_t> input_rows;           // conv1d path: [row][Cin]; dwconv1d: [Cin][sub-row][row_length]
+  Buffer<const int16_t*> dw_row_table;  // dwconv1d path
 };
 
 namespace {
@@ -177,39 +228,154 @@ Status validate_params(const ConvParams& p, Error* error) {
   return Status::kOk;
 }
 
+int64_t gcd(int64_t a, int64_t b) {
+  while (b != 0) {
+    const int64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+// Floor division for a possibly negative numerator and a positive divisor.
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// The phases, their taps and the packed-buffer sizes; depends only on the
+// parameters. Fails (too large) only for absurd kernel sizes.
+Status build_plan(Operator* op, Error* error) {
+  const ConvParams& p = op->params;
+  const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
+  const int64_t K = p.kernel_size, s = p.stride, d = p.dilation, pad = p.padding;
+  const int64_t G = p.groups, cin_g = op->in_per_group, cout_g = op->out_per_group;
+  const uint64_t plan_bytes = mul_sat(static_cast<uint64_t>(K), sizeof(int64_t) + sizeof(Phase));
+  if (plan_bytes > kMaxBytes || !op->taps.reserve_discard(static_cast<size_t>(K))) {
+    return too_large(error, p, "the plan of a kernel of size " + num(static_cast<double>(K)),
+                     plan_bytes);
+  }
+  int64_t* taps = op->taps.data();
+  for (int64_t k = 0; k < K; ++k) taps[k] = k;
+  auto residue = [&](int64_t k) { return transposed ? (k * d) % s : 0; };
+  if (transposed) {
+    // By residue, then by descending k: within a phase, input rows ascend.
+    std::sort(taps, taps + K, [&](int64_t a, int64_t b) {
+      const int64_t ra = residue(a), rb = residue(b);
+      return ra != rb ? ra < rb : a > b;
+    });
+  }
+  size_t num_phases = 0;
+  for (int64_t i = 0; i < K; ++i) {
+    if (i == 0 || residue(taps[i]) != residue(taps[i - 1])) ++num_phases;
+  }
+  if (!op->phases.reserve_discard(num_phases)) {
+    return too_large(error, p, "the plan of a kernel of size " + num(static_cast<double>(K)),
+                     plan_bytes);
+  }
+  size_t phase_index = 0;
+  for (int64_t i = 0; i < K;) {
+    int64_t i_end = i + 1;
+    while (i_end < K && residue(taps[i_end]) == residue(taps[i])) ++i_end;
+    Phase& ph = op->phases[phase_index++];
+    ph = Phase();
+    ph.residue = residue(taps[i]);
+    ph.first_tap = static_cast<size_t>(i);
+    ph.num_taps = static_cast<size_t>(i_end - i);
+    if (transposed) {
+      auto c_of = [&](int64_t k) { return (k * d - ph.residue) / s; };
+      ph.c_first = c_of(taps[i]);
+      ph.c_last = c_of(taps[i_end - 1]);
+      ph.tap_row_step = ph.num_taps > 1 ? c_of(taps[i]) - c_of(taps[i + 1]) : 0;
+      ph.j_first = pad > ph.residue ? (pad - ph.residue + s - 1) / s : 0;
+      op->pad_before = std::max(op->pad_before, ph.c_first - ph.j_first);
+    } else {
+      ph.tap_row_step = d;
+    }
+    i = i_end;
+  }
+  if (!transposed) op->pad_before = pad;
+
+  // Tap runs that are contiguous in the [row][Cin] layout (one group, taps on
+  // consecutive rows) become one long dot product: the dense GEMM case.
+  bool all_contiguous = true;
+  for (size_t i = 0; i < num_phases; ++i) {
+    Phase& ph = op->phases[i];
+    const bool contiguous = G == 1 && (ph.num_taps == 1 || ph.tap_row_step == 1);
+    all_contiguous = all_contiguous && contiguous;
+    ph.kc = static_cast<size_t>(contiguous ? static_cast<int64_t>(ph.num_taps) * cin_g : cin_g);
+    ph.ks = contiguous ? 1 : ph.num_taps;
+  }
+  // The 4x8 tile wastes most of its work below 5 channels per group, or on
+  // 1-2 values per tap run: those shapes take the channel-major kernel.
+  op->channel_major = cout_g <= 4 || (cin_g <= 2 && !all_contiguous);
+
+  uint64_t packed_words = 0, dw_weights = 0, dw_rows = 0;
+  const uint64_t blocks = static_cast<uint64_t>((cout_g + kConv1dNr - 1) / kConv1dNr);
+  for (size_t i = 0; i < num_phases; ++i) {
+    Phase& ph = op->phases[i];
+    ph.packed_offset = static_cast<size_t>(packed_words);
+    ph.packed_group_stride =
+        static_cast<size_t>(blocks * conv1d_packed_block_bytes(ph.kc, ph.ks) / sizeof(int32_t));
+    ph.dw_weight_offset = static_cast<size_t>(dw_weights);
+    ph.dw_rows_offset = static_cast<size_t>(dw_rows);
+    if (!op->channel_major) packed_words += mul_sat(static_cast<uint64_t>(G), ph.packed_group_stride);
+    dw_weights += static_cast<uint64_t>(p.out_channels) * cin_g * ph.num_taps;
+    dw_rows += static_cast<uint64_t>(p.in_channels) * ph.num_taps;
+  }
+  const uint64_t packed_bytes = op->channel_major ? dw_weights * sizeof(int16_t)
+                                                  : packed_words * sizeof(int32_t);
+  if (packed_bytes > kMaxBytes ||
+      (op->channel_major ? !op->dw_weights.reserve_discard(static_cast<size_t>(dw_weights))
+                         : !op->packed.reserve_discard(static_cast<size_t>(packed_words)))) {
+    return too_large(error, p, "the packed weights of shape " + weight_shape_string(p),
+                     packed_bytes);
+  }
+  return Status::kOk;
+}
+
+// Weight minus its zero point, for output channel co, input channel ci of
+// co's group and kernel position k.
+int16_t centred_weight(const Operator* op, int64_t co, int64_t ci, int64_t k) {
+  const ConvParams& p = op->params;
+  const int64_t K = p.kernel_size, cin_g = op->in_per_group, cout_g = op->out_per_group;
+  const int32_t zp =
+      static_cast<int32_t>(op->weight_zero_points[op->per_channel ? static_cast<size_t>(co) : 0]);
+  int64_t index;
+  if (p.kind == OperatorKind::kConvTranspose1d) {
+    const int64_t g = co / cout_g;  // PyTorch: weight[ci][co of group][k]
+    index = ((g * cin_g + ci) * cout_g + (co - g * cout_g)) * K + k;
+  } else {
+    index = (co * cin_g + ci) * K + k;  // weight[co][ci][k]
+  }
+  return static_cast<int16_t>(op->weight[static_cast<size_t>(index)] - zp);
+}
+
 void pack_weights(Operator* op) {
   const ConvParams& p = op->params;
-  const int64_t K = p.kernel_size;
-  const int64_t cin_g = op->in_per_group;
-  const int64_t cout_g = op->out_per_group;
-  const bool per_channel = op->per_channel;
-  const int8_t* w = op->weight.data();
-  int16_t* packed = op->packed_weights.data();
-  auto zero_point = [&](int64_t co) {
-    return static_cast<int32_t>(op->weight_zero_points[per_channel ? co : 0]);
-  };
-  if (p.kind == OperatorKind::kConvTranspose1d) {
-    // weight[ci][j][k] -> packed[g*cout_g + j][k][ci - g*cin_g]
-    for (int64_t ci = 0; ci < p.in_channels; ++ci) {
-      const int64_t g = ci / cin_g;
-      for (int64_t j = 0; j < cout_g; ++j) {
-        const int64_t co = g * cout_g + j;
-        const int32_t zp = zero_point(co);
-        for (int64_t k = 0; k < K; ++k) {
-          packed[(co * K + k) * cin_g + (ci - g * cin_g)] =
-              static_cast<int16_t>(w[(ci * cout_g + j) * K + k] - zp);
+  const int64_t cin_g = op->in_per_group, cout_g = op->out_per_group;
+  const int64_t* taps = op->taps.data();
+  for (size_t i = 0; i < op->phases.size(); ++i) {
+    const Phase& ph = op->phases[i];
+    const int64_t* phase_taps = taps + ph.first_tap;
+    if (op->channel_major) {
+      int16_t* w = op->dw_weights.data() + ph.dw_weight_offset;
+      for (int64_t co = 0; co < p.out_channels; ++co) {
+        for (int64_t ci = 0; ci < cin_g; ++ci) {
+          for (size_t t = 0; t < ph.num_taps; ++t) *w++ = centred_weight(op, co, ci, phase_taps[t]);
         }
       }
+      continue;
     }
-  } else {
-    // weight[co][i][k] -> packed[co][k][i]
-    for (int64_t co = 0; co < p.out_channels; ++co) {
-      const int32_t zp = zero_point(co);
-      for (int64_t i = 0; i < cin_g; ++i) {
-        for (int64_t k = 0; k < K; ++k) {
-          packed[(co * K + k) * cin_g + i] = static_cast<int16_t>(w[(co * cin_g + i) * K + k] - zp);
-        }
-      }
+    const bool contiguous = ph.ks == 1;
+    for (int64_t g = 0; g < p.groups; ++g) {
+      pack_conv1d_weights(
+          static_cast<size_t>(cout_g), ph.kc, ph.ks,
+          [&](size_t n, size_t t, size_t k) {
+            // Contiguous runs hold the taps one after another, cin_g values each.
+            const size_t tap = contiguous ? k / static_cast<size_t>(cin_g) : t;
+            const size_t ci = contiguous ? k % static_cast<size_t>(cin_g) : k;
+            return centred_weight(op, g * cout_g + static_cast<int64_t>(n),
+                                  static_cast<int64_t>(ci), phase_taps[tap]);
+          },
+          op->packed.data() + ph.packed_offset + g * ph.packed_group_stride);
     }
   }
 }
@@ -237,13 +403,20 @@ Status create_operator(const ConvParams& params, Operator** op_out, Error* error
   // bias when `bias` is set.
   const size_t n = static_cast<size_t>(weight_elements(params));
   const size_t cout = static_cast<size_t>(params.out_channels);
-  if (!op->weight.reserve_discard(n) || !op->packed_weights.reserve_discard(n) ||
-      !op->weight_scales.reserve_discard(1) || !op->weight_zero_points.reserve_discard(1) ||
+  if (!op->weight.reserve_discard(n) || !op->weight_scales.reserve_discard(1) ||
+      !op->weight_zero_points.reserve_discard(1) ||
       !op->bias.reserve_discard(params.bias ? cout : 0) ||
-      !op->quantized_bias.reserve_discard(cout) || !op->requant_scales.reserve_discard(cout)) {
+      !op->quantized_bias.reserve_discard(cout) || !op->requant_scales.reserve_discard(cout) ||
+      !op->bias_only_output.reserve_discard(cout)) {
     delete op;
     return too_large(error, params, "a weight of shape " + weight_shape_string(params),
                      static_cast<uint64_t>(n) * 3);
+  }
+  op->kernels = &default_kernels();
+  status = build_plan(op, error);
+  if (status != Status::kOk) {
+    delete op;
+    return status;
   }
   std::memset(op->weight.data(), 0, n);
   op->weight_scales[0] = 1.0;
@@ -316,12 +489,12 @@ Status set_weights(Operator* op, const WeightDesc& weight, const float* bias, si
   }
 
   // Build the new state aside, then swap it in: a failure changes nothing.
+  // (The packed buffers keep their size: only their contents change.)
   Buffer<int8_t> new_weight;
-  Buffer<int16_t> new_packed;
   Buffer<double> new_scales, new_zero_points;
   Buffer<float> new_bias;
-  if (!new_weight.reserve_discard(weight.size) || !new_packed.reserve_discard(weight.size) ||
-      !new_scales.reserve_discard(nq) || !new_zero_points.reserve_discard(nq) ||
+  if (!new_weight.reserve_discard(weight.size) || !new_scales.reserve_discard(nq) ||
+      !new_zero_points.reserve_discard(nq) ||
       !new_bias.reserve_discard(bias != nullptr ? cout : 0)) {
     return too_large(error, p, "the weights", static_cast<uint64_t>(weight.size) * 3);
   }
@@ -330,7 +503,6 @@ Status set_weights(Operator* op, const WeightDesc& weight, const float* bias, si
   std::memcpy(new_zero_points.data(), weight.zero_points, nq * sizeof(double));
   if (bias != nullptr) std::memcpy(new_bias.data(), bias, cout * sizeof(float));
   op->weight.swap(new_weight);
-  op->packed_weights.swap(new_packed);
   op->weight_scales.swap(new_scales);
   op->weight_zero_points.swap(new_zero_points);
   op->bias.swap(new_bias);
@@ -339,6 +511,9 @@ Status set_weights(Operator* op, const WeightDesc& weight, const float* bias, si
   pack_weights(op);
   op->derived_valid = false;
   op->ready = false;  // the next run needs a reshape for the new weights
+#if QCONV_HAVE_XNNPACK
+  op->xnnpack_stale = true;
+#endif
   return Status::kOk;
 }
 
@@ -355,6 +530,8 @@ Status set_output_quantization(Operator* op, double scale, double zero_point, Er
     op->derived_valid = false;
     op->ready = false;
   }
+  // XNNPACK bakes the output zero point into its operator: reshape again.
+  if (op->backend == Backend::kXnnpack && zero_point != op->out_zero_point) op->ready = false;
   op->out_scale = scale;
   op->out_zero_point = static_cast<int32_t>(zero_point);
   return Status::kOk;
@@ -467,8 +644,39 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
                    "input zeroPoint (" + num(in.zero_point) + ") must be an integer in [0, 255]");
   }
 
-  const bool reflect = p.kind == OperatorKind::kConv1d && p.padding_mode == PaddingMode::kReflect;
-  const int64_t rows = reflect ? in.length + 2 * p.padding : in.length;
+  // Per-shape plan: outputs of each phase and the padding rows they read.
+  const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
+  const int64_t L = in.length, s = p.stride, pad = p.padding;
+  int64_t pad_after = transposed ? 0 : pad;
+  int64_t covered = 0;
+  for (size_t i = 0; i < op->phases.size(); ++i) {
+    Phase& ph = op->phases[i];
+    if (transposed) {
+      const int64_t j_last = floor_div(lout - 1 + pad - ph.residue, s);
+      ph.count = std::max<int64_t>(0, j_last - ph.j_first + 1);
+      ph.out_first = ph.residue + s * ph.j_first - pad;
+      ph.row_first = op->pad_before + ph.j_first - ph.c_first;
+      if (ph.count > 0) pad_after = std::max(pad_after, j_last - ph.c_last - (L - 1));
+    } else {
+      ph.count = lout;
+      ph.out_first = 0;
+      ph.row_first = 0;
+    }
+    covered += ph.count;
+  }
+  const int64_t padded_rows = op->pad_before + L + pad_after;
+  // dwconv1d path: Conv1d's stride splits each channel into sub-rows (row r
+  // goes to sub-row r mod stride), so every tap reads a contiguous run.
+  const int64_t sub_rows = transposed ? 1 : std::min(s, padded_rows);
+  const int64_t row_length = (padded_rows + sub_rows - 1) / sub_rows + kDwconv1dTile;
+  const uint64_t scratch_elements =
+      op->channel_major
+          ? mul_sat(mul_sat(static_cast<uint64_t>(p.in_channels), static_cast<uint64_t>(sub_rows)),
+                    static_cast<uint64_t>(row_length))
+          : mul_sat(static_cast<uint64_t>(padded_rows), static_cast<uint64_t>(p.in_channels)) +
+                kConv1dKr * 8;
+  const uint64_t table_entries =
+      op->channel_major ? static_cast<uint64_t>(p.in_channels) * static_cast<uint64_t>(p.kernel_size) : 0;
   const uint64_t in_bytes =
       mul_sat(mul_sat(static_cast<uint64_t>(in.batch), static_cast<uint64_t>(p.in_channels)),
               static_cast<uint64_t>(in.length));
@@ -476,7 +684,7 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
       mul_sat(mul_sat(static_cast<uint64_t>(in.batch), static_cast<uint64_t>(p.out_channels)),
               static_cast<uint64_t>(lout));
   const uint64_t scratch_bytes =
-      mul_sat(mul_sat(static_cast<uint64_t>(rows), static_cast<uint64_t>(p.in_channels)), 2);
+      mul_sat(scratch_elements, sizeof(int16_t)) + mul_sat(table_entries, sizeof(void*));
   if (in_bytes > kMaxBytes) return too_large(error, p, "the input", in_bytes);
   if (out_bytes > kMaxBytes) return too_large(error, p, "the output", out_bytes);
   if (scratch_bytes > kMaxBytes || in_bytes + out_bytes + scratch_bytes > kMaxBytes) {
@@ -513,22 +721,109 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
       op->quantized_bias[c] = qb;
       op->requant_scales[c] = requantization_scale(ws, in.scale, op->out_scale);
     }
+    if (!op->channel_major) {
+      for (size_t i = 0; i < op->phases.size(); ++i) {
+        const Phase& ph = op->phases[i];
+        for (int64_t g = 0; g < p.groups; ++g) {
+          const size_t first = static_cast<size_t>(g * op->out_per_group);
+          conv1d_write_bias_scale(static_cast<size_t>(op->out_per_group), ph.kc, ph.ks,
+                                  op->quantized_bias.data() + first,
+                                  op->requant_scales.data() + first,
+                                  op->packed.data() + ph.packed_offset + g * ph.packed_group_stride);
+        }
+      }
+    }
     op->derived_valid = true;
     op->derived_input_scale = in.scale;
     op->derived_output_scale = op->out_scale;
   }
 
-  const size_t K = static_cast<size_t>(p.kernel_size);
-  if (!op->input_rows.reserve_discard(static_cast<size_t>(scratch_bytes / 2)) ||
-      !op->tap_rows.reserve_discard(K) || !op->tap_kernel_index.reserve_discard(K)) {
-    return too_large(error, p, "the scratch buffers", scratch_bytes + K * 16);
+  if (!op->input_rows.reserve_discard(static_cast<size_t>(scratch_elements)) ||
+      !op->dw_row_table.reserve_discard(static_cast<size_t>(table_entries))) {
+    return too_large(error, p, "the scratch buffers", scratch_bytes);
   }
+  if (op->channel_major) {
+    // Row pointers: [phase][group][input channel of group][tap].
+    const int64_t* taps = op->taps.data();
+    const int64_t cin_g = op->in_per_group, d = p.dilation;
+    for (size_t i = 0; i < op->phases.size(); ++i) {
+      const Phase& ph = op->phases[i];
+      const int16_t** table = op->dw_row_table.data() + ph.dw_rows_offset;
+      for (int64_t ci = 0; ci < p.in_channels; ++ci) {
+        for (size_t t = 0; t < ph.num_taps; ++t) {
+          const int64_t k = taps[ph.first_tap + t];
+          int64_t sub_row = 0, offset;
+          if (transposed) {
+            offset = ph.row_first + (ph.c_first - (k * d - ph.residue) / s);
+          } else {
+            sub_row = (k * d) % s;
+            offset = (k * d) / s;
+          }
+          *table++ = op->input_rows.data() + (ci * sub_rows + sub_row) * row_length + offset;
+        }
+      }
+      (void)cin_g;
+    }
+  }
+#if QCONV_HAVE_XNNPACK
+  if (op->backend == Backend::kXnnpack) {
+    if (op->per_channel) {
+      return invalid(error, p, "the XNNPACK backend takes per-tensor weights only");
+    }
+    if (op->xnnpack_stale || op->xnnpack_input_scale != in.scale ||
+        op->xnnpack_input_zero_point != static_cast<int32_t>(in.zero_point) ||
+        op->xnnpack_output_scale != op->out_scale ||
+        op->xnnpack_output_zero_point != op->out_zero_point) {
+      xnnpack::DeconvolutionWeights w;
+      w.data = op->weight.data();
+      w.weight_scale = op->weight_scales[0];
+      w.weight_zero_point = static_cast<int>(op->weight_zero_points[0]);
+      w.bias = op->quantized_bias.data();  // zeros without a bias
+      w.input_scale = in.scale;
+      w.input_zero_point = static_cast<int>(in.zero_point);
+      w.output_scale = op->out_scale;
+      w.output_zero_point = op->out_zero_point;
+      ConvParams xp = p;
+      xp.output_padding = output_padding;
+      xnnpack::Deconvolution* created = nullptr;
+      const Status st = xnnpack::create_deconvolution(xp, w, &created, error);
+      if (st != Status::kOk) return st;
+      xnnpack::delete_deconvolution(op->xnnpack_op);
+      op->xnnpack_op = created;
+      op->xnnpack_stale = false;
+      op->xnnpack_input_scale = in.scale;
+      op->xnnpack_input_zero_point = static_cast<int32_t>(in.zero_point);
+      op->xnnpack_output_scale = op->out_scale;
+      op->xnnpack_output_zero_point = op->out_zero_point;
+    }
+    op->xnnpack_output_padding = output_padding;
+  }
+#endif
   op->batch = in.batch;
-  op->length = in.length;
+  op->length = L;
   op->output_length = lout;
-  op->padded_rows = rows;
-  op->row_offset = reflect ? p.padding : 0;
-  op->conv_padding = reflect ? 0 : p.padding;
+  op->pad_after = pad_after;
+  op->padded_rows = padded_rows;
+  op->row_length = row_length;
+  op->has_bias_only_outputs = covered < lout;
+  // Output blocking of the conv1d path: about 32 KiB of output per block when
+  // the packed weights stay in L2 (their sweep repeats per block).
+  op->j_begin = std::numeric_limits<int64_t>::max();
+  op->j_end = std::numeric_limits<int64_t>::min();
+  for (size_t i = 0; i < op->phases.size(); ++i) {
+    const Phase& ph = op->phases[i];
+    if (ph.count == 0) continue;
+    op->j_begin = std::min(op->j_begin, ph.j_first);
+    op->j_end = std::max(op->j_end, ph.j_first + ph.count);
+  }
+  if (op->j_begin > op->j_end) op->j_begin = op->j_end = 0;
+  const int64_t out_step = transposed ? s : 1;
+  const bool weights_fit_l2 = op->packed.size() * sizeof(int32_t) <= (size_t{256} << 10);
+  op->j_block = std::max<int64_t>(op->j_end - op->j_begin, 1);
+  if (weights_fit_l2) {
+    const int64_t block = (32768 / std::max<int64_t>(p.out_channels * out_step, 1)) / kConv1dMr * kConv1dMr;
+    op->j_block = std::min(op->j_block, std::max<int64_t>(block, 4 * kConv1dMr));
+  }
   op->input_zero_point = static_cast<int32_t>(in.zero_point);
   op->input = nullptr;
   op->output = nullptr;
@@ -548,19 +843,81 @@ Status setup(Operator* op, const uint8_t* input_data, uint8_t* output_data) {
 
 namespace {
 
-// Input [Cin, L] (uint8, one batch item) -> rows [row][Cin] of int16 values
-// minus the zero point; reflect padding materialised as extra rows.
-void transpose_input(const Operator* op, const uint8_t* x, int16_t* rows_out) {
-  const int64_t cin = op->params.in_channels;
+// Reflect padding (Conv1d): padded row r of an input of length L.
+inline int64_t reflect_row(int64_t r, int64_t pad, int64_t L) {
+  int64_t i = r - pad;
+  if (i < 0) i = -i;  // reflect without repeating the edge
+  if (i >= L) i = 2 * (L - 1) - i;
+  return i;
+}
+
+// conv1d path: one batch item to [row][Cin] int16 with the padding rows.
+void prepare_rows(const Operator* op, const uint8_t* x, int16_t* rows) {
+  const ConvParams& p = op->params;
+  const size_t cin = static_cast<size_t>(p.in_channels);
   const int64_t L = op->length;
-  const int32_t zp = op->input_zero_point;
+  op->kernels->transpose_widen(cin, static_cast<size_t>(L), x, op->input_zero_point,
+                               rows + op->pad_before * p.in_channels, cin);
+  const bool reflect = p.kind == OperatorKind::kConv1d && p.padding_mode == PaddingMode::kReflect;
   for (int64_t r = 0; r < op->padded_rows; ++r) {
-    int64_t i = r - op->row_offset;
-    if (i < 0) i = -i;                  // reflect without repeating the edge
-    if (i >= L) i = 2 * (L - 1) - i;
-    int16_t* row = rows_out + r * cin;
-    for (int64_t c = 0; c < cin; ++c) row[c] = static_cast<int16_t>(x[c * L + i] - zp);
+    if (r == op->pad_before) r += L;
+    if (r >= op->padded_rows) break;
+    int16_t* row = rows + r * p.in_channels;
+    if (reflect) {
+      const int64_t src = op->pad_before + reflect_row(r, op->pad_before, L);
+      std::memcpy(row, rows + src * p.in_channels, cin * sizeof(int16_t));
+    } else {
+      std::memset(row, 0, cin * sizeof(int16_t));
+    }
   }
+  // The int16 the conv1d kernel may read past the last row (times a zero weight).
+  std::memset(rows + op->padded_rows * p.in_channels, 0, kConv1dKr * 8 * sizeof(int16_t));
+}
+
+// dwconv1d path: one batch item to [Cin][sub-row][row_length] int16.
+void prepare_channel_rows(const Operator* op, const uint8_t* x, int16_t* rows) {
+  const ConvParams& p = op->params;
+  const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
+  const bool reflect = !transposed && p.padding_mode == PaddingMode::kReflect;
+  const int64_t L = op->length, before = op->pad_before, padded = op->padded_rows;
+  const int64_t sub_rows = transposed ? 1 : std::min(p.stride, padded);
+  const int64_t row_length = op->row_length;
+  const int32_t zp = op->input_zero_point;
+  for (int64_t c = 0; c < p.in_channels; ++c) {
+    const uint8_t* src = x + c * L;
+    int16_t* dst = rows + c * sub_rows * row_length;
+    if (sub_rows == 1) {
+      std::memset(dst, 0, static_cast<size_t>(before) * sizeof(int16_t));
+      for (int64_t i = 0; i < L; ++i) dst[before + i] = static_cast<int16_t>(src[i] - zp);
+      std::memset(dst + before + L, 0, static_cast<size_t>(row_length - before - L) * sizeof(int16_t));
+      if (reflect) {
+        for (int64_t r = 0; r < padded; ++r) {
+          if (r < before || r >= before + L) {
+            dst[r] = static_cast<int16_t>(src[reflect_row(r, before, L)] - zp);
+          }
+        }
+      }
+      continue;
+    }
+    std::memset(dst, 0, static_cast<size_t>(sub_rows * row_length) * sizeof(int16_t));
+    for (int64_t r = 0; r < padded; ++r) {
+      int16_t v = 0;
+      if (r >= before && r < before + L) {
+        v = static_cast<int16_t>(src[r - before] - zp);
+      } else if (reflect) {
+        v = static_cast<int16_t>(src[reflect_row(r, before, L)] - zp);
+      }
+      dst[(r % sub_rows) * row_length + r / sub_rows] = v;
+    }
+  }
+}
+
+bool phase_has_taps(const Operator* op, int64_t residue) {
+  const Phase* first = op->phases.data();
+  const Phase* last = first + op->phases.size();
+  const Phase* it = std::lower_bound(
+      first, last, residue, [](const Phase& ph, int64_t r) { return ph.residue < r; });
+  return it != last && it->residue == residue;
 }
 
 }  // namespace
@@ -568,67 +925,121 @@ void transpose_input(const Operator* op, const uint8_t* x, int16_t* rows_out) {
 Status run(Operator* op) {
   if (!op->ready || (op->batch > 0 && op->input == nullptr)) return Status::kInvalidArgument;
   const ConvParams& p = op->params;
-  const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
   const int64_t cin = p.in_channels, cout = p.out_channels;
   const int64_t cin_g = op->in_per_group, cout_g = op->out_per_group;
-  const int64_t K = p.kernel_size, s = p.stride, d = p.dilation;
   const int64_t L = op->length, lout = op->output_length;
+  const int64_t out_step = p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1;
+#if QCONV_HAVE_XNNPACK
+  if (op->backend == Backend::kXnnpack) {
+    if (op->batch == 0) return Status::kOk;
+    if (op->xnnpack_output_zero_point != op->out_zero_point) return Status::kInvalidArgument;
+    Error ignored;
+    return xnnpack::run_deconvolution(op->xnnpack_op, op->batch, op->length,
+                                      op->xnnpack_output_padding, op->input, op->output, &ignored);
+  }
+#endif
+  const KernelSet& kernels = *op->kernels;
+  const RequantParams rq = {op->out_zero_point};
   int16_t* rows = op->input_rows.data();
-  const int16_t** tap_rows = op->tap_rows.data();
-  uint32_t* taps = op->tap_kernel_index.data();
-  IndirectDotParams kp;
-  kp.channels = static_cast<size_t>(cout_g);
-  kp.kc = static_cast<size_t>(cin_g);
-  kp.kernel_size = static_cast<size_t>(K);
-  kp.rows = tap_rows;
-  kp.taps = taps;
-  kp.output_zero_point = op->out_zero_point;
-  kp.output_stride = static_cast<size_t>(lout);
+  if (op->has_bias_only_outputs) {
+    for (int64_t co = 0; co < cout; ++co) {
+      op->bias_only_output[co] = requantize_fp32_magic(op->quantized_bias[co],
+                                                       op->requant_scales[co], op->out_zero_point);
+    }
+  }
 
   for (int64_t n = 0; n < op->batch; ++n) {
-    transpose_input(op, op->input + n * cin * L, rows);
+    const uint8_t* x = op->input + n * cin * L;
     uint8_t* out_n = op->output + n * cout * lout;
-    for (int64_t o = 0; o < lout; ++o) {
-      // The (kernel tap, input row) pairs that reach output position o.
-      size_t num_taps = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        int64_t r;
-        if (transposed) {
-          // o = i*stride + k*dilation - padding
-          const int64_t t = o + p.padding - k * d;
-          if (t < 0 || t % s != 0) continue;
-          r = t / s;
-          if (r >= L) continue;
-        } else {
-          r = o * s + k * d - op->conv_padding;
-          if (r < 0 || r >= op->padded_rows) continue;
+    if (op->channel_major) {
+      prepare_channel_rows(op, x, rows);
+      // Channel by channel, all phases: each output row is finished while
+      // it is in cache.
+      for (int64_t co = 0; co < cout; ++co) {
+        const int64_t g = co / cout_g;
+        for (size_t i = 0; i < op->phases.size(); ++i) {
+          const Phase& ph = op->phases[i];
+          if (ph.count == 0) continue;
+          const size_t taps_per_channel = static_cast<size_t>(cin_g) * ph.num_taps;
+          kernels.dwconv1d(static_cast<size_t>(ph.count), taps_per_channel,
+                           op->dw_row_table.data() + ph.dw_rows_offset + g * taps_per_channel, 0,
+                           op->dw_weights.data() + ph.dw_weight_offset + co * taps_per_channel,
+                           op->quantized_bias[co], op->requant_scales[co],
+                           out_n + co * lout + ph.out_first, static_cast<size_t>(out_step), rq);
         }
-        taps[num_taps] = static_cast<uint32_t>(k);
-        tap_rows[num_taps] = rows + r * cin;  // group offset added below
-        ++num_taps;
       }
-      kp.num_taps = num_taps;
-      for (int64_t g = 0; g < p.groups; ++g) {
-        if (g > 0) {
-          for (size_t t = 0; t < num_taps; ++t) tap_rows[t] += cin_g;  // group g's channels
+    } else {
+      prepare_rows(op, x, rows);
+      // Blocks of j (output j*stride + residue - padding of every phase), so
+      // that the phases fill one stretch of output before the next; one block
+      // when the packed weights are too big to sweep more than once.
+      const size_t a_row_stride = static_cast<size_t>(out_step == 1 ? p.stride * cin : cin) * sizeof(int16_t);
+      for (int64_t j0 = op->j_begin; j0 < op->j_end; j0 += op->j_block) {
+        const int64_t j1 = j0 + op->j_block;
+        for (size_t i = 0; i < op->phases.size(); ++i) {
+          const Phase& ph = op->phases[i];
+          const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
+          const int64_t u_end = std::min<int64_t>(ph.count, j1 - ph.j_first);
+          if (u_begin >= u_end) continue;
+          const size_t a_tap_stride = static_cast<size_t>(ph.tap_row_step * cin) * sizeof(int16_t);
+          for (int64_t g = 0; g < p.groups; ++g) {
+            const int32_t* w = op->packed.data() + ph.packed_offset + g * ph.packed_group_stride;
+            const char* a = reinterpret_cast<const char*>(rows + ph.row_first * cin + g * cin_g);
+            uint8_t* c = out_n + g * cout_g * lout + ph.out_first;
+            for (int64_t u = u_begin; u < u_end; u += kConv1dMr) {
+              const size_t mr = static_cast<size_t>(std::min<int64_t>(kConv1dMr, u_end - u));
+              kernels.conv1d(mr, static_cast<size_t>(cout_g), ph.kc, ph.ks,
+                             reinterpret_cast<const int16_t*>(a + u * a_row_stride), a_row_stride,
+                             a_tap_stride, w, c + u * out_step, static_cast<size_t>(out_step),
+                             static_cast<size_t>(lout), rq);
+            }
+          }
         }
-        kp.weights = op->packed_weights.data() + g * cout_g * K * cin_g;
-        kp.bias = op->quantized_bias.data() + g * cout_g;
-        kp.scales = op->requant_scales.data() + g * cout_g;
-        kp.output = out_n + g * cout_g * lout + o;
-        qu8_indirect_dot_ukernel_1x1c1__scalar(kp);
+      }
+    }
+    if (op->has_bias_only_outputs) {
+      // ConvTranspose1d outputs that no tap reaches hold the requantized bias.
+      for (int64_t o = 0; o < lout; ++o) {
+        if (phase_has_taps(op, (o + p.padding) % p.stride)) continue;
+        for (int64_t co = 0; co < cout; ++co) out_n[co * lout + o] = op->bias_only_output[co];
       }
     }
   }
   return Status::kOk;
 }
 
-const char* kernel_flavour() {
-#if defined(__wasm_simd128__)
-  return "wasmsimd";
-#else
-  return "scalar";
-#endif
+const char* kernel_path(const Operator* op) {
+  return op->channel_major ? "dwconv1d-16x1" : "conv1d-4x8c2";
 }
+
+bool backend_available(Backend backend) {
+  switch (backend) {
+    case Backend::kDefault:
+    case Backend::kScalar:
+      return true;
+    case Backend::kXnnpack:
+#if QCONV_HAVE_XNNPACK
+      return xnnpack::available();
+#else
+      return false;
+#endif
+  }
+  return false;
+}
+
+Status set_backend(Operator* op, Backend backend, Error* error) {
+  if (!backend_available(backend)) {
+    return invalid(error, op->params, "this build has no XNNPACK backend");
+  }
+  if (backend == Backend::kXnnpack && op->params.kind != OperatorKind::kConvTranspose1d) {
+    return invalid(error, op->params, "the XNNPACK backend runs ConvTranspose1d only");
+  }
+  op->backend = backend;
+  op->kernels = backend == Backend::kScalar ? &scalar_kernels() : &default_kernels();
+  op->ready = false;
+  return Status::kOk;
+}
+
+const char* kernel_flavour() { return default_kernels().name; }
 
 }  // namespace qconv

@@ -1,5 +1,12 @@
 // Micro-kernel interfaces. File names follow XNNPACK's
-// <datatype>-<op>-<tile>-<requantization>-<isa>.cc convention.
+// <datatype>-<op>-<tile>-<requantization>-<isa>[-<trick>].cc convention; every
+// SIMD kernel has a scalar twin with the same interface and packed format,
+// and the kernel tests (tests/kernels/) require the two to agree byte for byte.
+//
+// Shared arithmetic: int16 operands (input minus its zero point, weight minus
+// its zero point), int32 accumulation that wraps modulo 2^32, then fp32
+// requantization with round half to even and saturation (SEMANTICS.md §4.4
+// under policy P1; requantize_fp32_magic in quantization.h).
 #pragma once
 
 #include <cstddef>
@@ -7,29 +14,132 @@
 
 namespace qconv {
 
-// Indirect dot-product kernel for one output position of one group:
-//   out[j * out_stride] = requantize(bias[j] + sum_t dot(rows[t], w_j[taps[t]]))
-// for j in [0, channels). rows[t] points at kc int16 values (input minus its
-// zero point); the packed weights hold, per output channel j, kernel_size
-// rows of kc int16 values (weight minus its zero point):
-//   w + (j * kernel_size + k) * kc.
-// Accumulation wraps modulo 2^32; requantization is fp32 with round half to
-// even and saturation (SEMANTICS.md §4.4 under policy P1).
-struct IndirectDotParams {
-  size_t channels;
-  size_t kc;
-  size_t kernel_size;
-  size_t num_taps;
-  const int16_t* const* rows;
-  const uint32_t* taps;
-  const int16_t* weights;
-  const int32_t* bias;
-  const float* scales;
+struct RequantParams {
   int32_t output_zero_point;
-  uint8_t* output;
-  size_t output_stride;
 };
 
-void qu8_indirect_dot_ukernel_1x1c1__scalar(const IndirectDotParams& p);
+// ---------------------------------------------------------------------------
+// conv1d MRxNRc2: one tile of mr output positions (rows) by nc output
+// channels of a stride-1-in-A convolution:
+//
+//   c[m * c_row_stride + n * c_col_stride] = requantize(
+//       bias[n] + sum_{t < ks} sum_{k < kc} A_t[m][k] * W[n][t][k], scale[n])
+//
+// where A_t[m] = (const int16_t*)((const char*)a + m * a_row_stride + t * a_tap_stride).
+// Dense GEMM is the case ks = 1; strided deconvolution phases, dilation and
+// groups only change the strides. kc is rounded up to kKr (2): the kernel
+// reads one int16 past the end of each tap's run, which the packed weights
+// multiply by zero, so the caller keeps that int16 readable.
+//
+// Packed weights (pack_conv1d_weights), per block of kNr output channels:
+//   int32 bias[kNr] | int16 w[ks][round_up(kc, 2) / 2][kNr][2] | float scale[kNr]
+// Channels past nc in the last block are zero. nc may exceed kNr: the kernel
+// walks the blocks itself.
+// ---------------------------------------------------------------------------
+constexpr size_t kConv1dMr = 4;
+constexpr size_t kConv1dNr = 8;
+constexpr size_t kConv1dKr = 2;
+
+inline size_t conv1d_kc_rounded(size_t kc) { return (kc + kConv1dKr - 1) / kConv1dKr * kConv1dKr; }
+// Bytes of one packed block of kNr channels.
+inline size_t conv1d_packed_block_bytes(size_t kc, size_t ks) {
+  return kConv1dNr * sizeof(int32_t) + ks * conv1d_kc_rounded(kc) * kConv1dNr * sizeof(int16_t) +
+         kConv1dNr * sizeof(float);
+}
+
+using Conv1dUkernelFn = void (*)(size_t mr, size_t nc, size_t kc, size_t ks, const int16_t* a,
+                                 size_t a_row_stride, size_t a_tap_stride, const void* packed_w,
+                                 uint8_t* c, size_t c_row_stride, size_t c_col_stride,
+                                 const RequantParams& params);
+
+void qu8_conv1d_ukernel_4x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
+                                      const int16_t* a, size_t a_row_stride, size_t a_tap_stride,
+                                      const void* packed_w, uint8_t* c, size_t c_row_stride,
+                                      size_t c_col_stride, const RequantParams& params);
+void qu8_conv1d_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t kc, size_t ks,
+                                              const int16_t* a, size_t a_row_stride,
+                                              size_t a_tap_stride, const void* packed_w,
+                                              uint8_t* c, size_t c_row_stride,
+                                              size_t c_col_stride, const RequantParams& params);
+
+// Packs weights for the conv1d kernels. weight(n, t, k) gives the int16
+// (weight - zero point) of output channel n, tap t, position k < kc.
+// Bias and scale slots are written by conv1d_write_bias_scale.
+template <typename WeightFn>
+void pack_conv1d_weights(size_t nc, size_t kc, size_t ks, WeightFn weight, void* packed) {
+  const size_t kc2 = conv1d_kc_rounded(kc);
+  char* block = static_cast<char*>(packed);
+  for (size_t n0 = 0; n0 < nc; n0 += kConv1dNr) {
+    int16_t* w = reinterpret_cast<int16_t*>(block + kConv1dNr * sizeof(int32_t));
+    for (size_t t = 0; t < ks; ++t) {
+      for (size_t k = 0; k < kc2; k += kConv1dKr) {
+        for (size_t n = 0; n < kConv1dNr; ++n) {
+          for (size_t kr = 0; kr < kConv1dKr; ++kr) {
+            const bool inside = n0 + n < nc && k + kr < kc;
+            *w++ = inside ? weight(n0 + n, t, k + kr) : int16_t{0};
+          }
+        }
+      }
+    }
+    block += conv1d_packed_block_bytes(kc, ks);
+  }
+}
+
+// Writes the int32 bias and float scale of every channel into packed weights.
+void conv1d_write_bias_scale(size_t nc, size_t kc, size_t ks, const int32_t* bias,
+                             const float* scale, void* packed);
+
+// ---------------------------------------------------------------------------
+// dwconv1d 16x1: one output channel, positions vectorised. For the shapes the
+// conv1d tile serves badly (depthwise, few channels per group): taps are
+// (input channel, kernel tap) pairs, each a contiguous int16 row.
+//
+//   c[j * c_stride] = requantize(bias + sum_{t < num_taps} w[t] * rows[t][j], scale)
+//
+// for j < n. The kernel reads rows[t][j] for j up to round_up(n, 16) - 1,
+// so rows keep 16 readable int16 past their last used element.
+// ---------------------------------------------------------------------------
+constexpr size_t kDwconv1dTile = 16;
+
+using Dwconv1dUkernelFn = void (*)(size_t n, size_t num_taps, const int16_t* const* rows,
+                                   size_t row_offset, const int16_t* w, int32_t bias, float scale,
+                                   uint8_t* c, size_t c_stride, const RequantParams& params);
+
+// rows[t] + row_offset is where output 0 reads tap t.
+void qu8_dwconv1d_ukernel_16x1__scalar(size_t n, size_t num_taps, const int16_t* const* rows,
+                                       size_t row_offset, const int16_t* w, int32_t bias,
+                                       float scale, uint8_t* c, size_t c_stride,
+                                       const RequantParams& params);
+void qu8_dwconv1d_ukernel_16x1__wasmsimd_mul16(size_t n, size_t num_taps,
+                                               const int16_t* const* rows, size_t row_offset,
+                                               const int16_t* w, int32_t bias, float scale,
+                                               uint8_t* c, size_t c_stride,
+                                               const RequantParams& params);
+
+// ---------------------------------------------------------------------------
+// Input preparation: uint8 [channels][length] -> int16 (x - zero point)
+// transposed to [length][row_stride] (the conv1d kernels' A layout).
+// ---------------------------------------------------------------------------
+using TransposeWidenFn = void (*)(size_t channels, size_t length, const uint8_t* x,
+                                  int32_t zero_point, int16_t* rows, size_t row_stride);
+
+void qu8_transpose_widen_ukernel_8x8__scalar(size_t channels, size_t length, const uint8_t* x,
+                                             int32_t zero_point, int16_t* rows,
+                                             size_t row_stride);
+void qu8_transpose_widen_ukernel_8x8__wasmsimd(size_t channels, size_t length, const uint8_t* x,
+                                               int32_t zero_point, int16_t* rows,
+                                               size_t row_stride);
+
+// The kernels one build uses: SIMD128 where the target has it (wasm with
+// -msimd128, or native through SIMDe when QCONV_NATIVE_SIMDE is set), the
+// scalar twins otherwise.
+struct KernelSet {
+  Conv1dUkernelFn conv1d;
+  Dwconv1dUkernelFn dwconv1d;
+  TransposeWidenFn transpose_widen;
+  const char* name;
+};
+const KernelSet& default_kernels();
+const KernelSet& scalar_kernels();
 
 }  // namespace qconv

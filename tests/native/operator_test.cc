@@ -51,6 +51,7 @@ struct Coverage {
   int cases = 0, conv = 0, transposed = 0, reflect = 0, gemm = 0, per_channel = 0;
   int grouped = 0, depthwise = 0, batch0 = 0, requested = 0, requested_above_min = 0;
   int no_bias = 0, big_bias = 0, dilated = 0, output_padding = 0, pow2 = 0;
+  int tile_path = 0, dw_path = 0;
   int64_t out0 = 0, out255 = 0, out_mid = 0, wrapped = 0;
 };
 
@@ -83,8 +84,10 @@ Case random_case(std::mt19937& rng, Coverage* cov) {
     cout_g = irand(rng, 1, 2);
   } else {
     p.groups = chance(rng, 0.5) ? 1 : irand(rng, 2, 3);
-    cin_g = irand(rng, 1, 4);
-    cout_g = irand(rng, 1, 4);
+    // Few channels (the dwconv1d kernel) or enough for the 4x8 tile with
+    // every remainder of its 8 channels.
+    cin_g = irand(rng, 1, chance(rng, 0.5) ? 4 : 19);
+    cout_g = irand(rng, 1, chance(rng, 0.5) ? 4 : 19);
   }
   p.in_channels = p.groups * cin_g;
   p.out_channels = p.groups * cout_g;
@@ -207,23 +210,32 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
     int64_t lout = -1;
     int64_t wrapped = 0;
     const std::vector<uint8_t> expected = reference_forward(c, &lout, &wrapped);
-    const ApiResult got = run_api(c);
-    if (got.status != Status::kOk) {
-      ADD_FAILURE() << "case " << iter << " " << describe(c) << ": " << got.stage << " failed: "
-                    << got.message;
-      if (++failures > 10) break;
-      continue;
+    // The build's kernels (SIMD128 through SIMDe) and their scalar twins.
+    for (const qconv::Backend backend : {qconv::Backend::kDefault, qconv::Backend::kScalar}) {
+      const char* backend_name = backend == qconv::Backend::kDefault ? "default" : "scalar";
+      const ApiResult got = run_api(c, backend);
+      if (got.status != Status::kOk) {
+        ADD_FAILURE() << "case " << iter << " " << describe(c) << ": " << got.stage
+                      << " failed: " << got.message;
+        ++failures;
+        continue;
+      }
+      if (backend == qconv::Backend::kDefault) {
+        ++(got.kernel_path == "conv1d-4x8c2" ? cov.tile_path : cov.dw_path);
+      }
+      EXPECT_EQ(got.output_length, lout) << "case " << iter << " " << describe(c);
+      if (got.output != expected) {
+        size_t first = 0;
+        while (first < expected.size() && first < got.output.size() &&
+               got.output[first] == expected[first])
+          ++first;
+        ADD_FAILURE() << "case " << iter << " " << describe(c) << " (" << backend_name << ", "
+                      << got.kernel_path << "): first difference at " << first << " of "
+                      << expected.size();
+        ++failures;
+      }
     }
-    EXPECT_EQ(got.output_length, lout) << "case " << iter << " " << describe(c);
-    if (got.output != expected) {
-      size_t first = 0;
-      while (first < expected.size() && first < got.output.size() &&
-             got.output[first] == expected[first])
-        ++first;
-      ADD_FAILURE() << "case " << iter << " " << describe(c) << ": first difference at "
-                    << first << " of " << expected.size();
-      if (++failures > 10) break;
-    }
+    if (failures > 10) break;
     if (c.requested_length >= 0) {
       const ConvParams& p = c.params;
       const int64_t min_size =
@@ -259,10 +271,12 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
   EXPECT_GT(cov.out_mid, 10000);
   EXPECT_GT(cov.wrapped, 10);
   EXPECT_GT(cov.pow2, 200);
-  std::printf("random cases: %d (conv %d, transposed %d, reflect %d, gemm %d, per-channel %d, "
+  EXPECT_GT(cov.tile_path, 300);
+  EXPECT_GT(cov.dw_path, 300);
+  std::printf("random cases: %d (tile path %d, dwconv path %d; conv %d, transposed %d, reflect %d, gemm %d, per-channel %d, "
               "depthwise %d, batch0 %d, requested %d); outputs 0/255/other: %lld/%lld/%lld; "
               "wrapped sums: %lld\n",
-              cov.cases, cov.conv, cov.transposed, cov.reflect, cov.gemm, cov.per_channel,
+              cov.cases, cov.tile_path, cov.dw_path, cov.conv, cov.transposed, cov.reflect, cov.gemm, cov.per_channel,
               cov.depthwise, cov.batch0, cov.requested, static_cast<long long>(cov.out0),
               static_cast<long long>(cov.out255), static_cast<long long>(cov.out_mid),
               static_cast<long long>(cov.wrapped));
@@ -763,3 +777,45 @@ TEST(OperatorState, NewOperatorHasZeroWeightsAndBias) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// Backend::kXnnpack: the operator routed through XNNPACK's qu8 deconvolution
+// (native builds with Debian's libxnnpack-dev) gives the reference's bytes.
+// The cases stay inside XNNPACK's limits (src/backends/xnnpack_deconvolution.h):
+// per-tensor ConvTranspose1d, power-of-two output scales (so that its
+// (xs*ws)/os equals PyTorch's (ws*xs)*(1/os)), 2^-32 <= rq < 256.
+TEST(OperatorXnnpackBackend, MatchesReferenceThroughTheOperator) {
+  if (!qconv::backend_available(qconv::Backend::kXnnpack)) {
+    GTEST_SKIP() << "this build has no XNNPACK backend (Debian: apt-get install libxnnpack-dev "
+                    "libpthreadpool-dev, then rebuild)";
+  }
+  std::mt19937 rng(777);
+  Coverage cov;
+  int compared = 0, failures = 0;
+  while (compared < 1000 && failures <= 10) {
+    Case c = random_case(rng, &cov);
+    const ConvParams& p = c.params;
+    if (p.kind != OperatorKind::kConvTranspose1d || c.per_channel) continue;
+    c.output_scale = std::exp2(std::round(std::log2(c.output_scale)));
+    const float rq = qconv::requantization_scale(c.weight_scales[0], c.input_scale, c.output_scale);
+    if (!(rq >= 0x1.0p-32f && rq < 256.0f)) continue;
+    int64_t lout = -1;
+    const std::vector<uint8_t> expected = reference_forward(c, &lout, nullptr);
+    const ApiResult got = run_api(c, qconv::Backend::kXnnpack);
+    if (got.status != Status::kOk) {
+      // The one documented XNNPACK limit left: output padding beyond padding + stride.
+      const int64_t a = c.requested_length >= 0 ? c.requested_length - (lout - p.output_padding) : p.output_padding;
+      if (a - p.padding >= p.stride) continue;
+      ADD_FAILURE() << describe(c) << ": " << got.stage << " failed: " << got.message;
+      ++failures;
+      continue;
+    }
+    ++compared;
+    if (got.output != expected) {
+      ADD_FAILURE() << describe(c) << ": XNNPACK backend differs from the reference";
+      ++failures;
+    }
+  }
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(compared, 1000);
+}

@@ -172,6 +172,7 @@ struct ApiResult {
   std::string message;
   int64_t output_length = -1;
   std::vector<uint8_t> output;
+  std::string kernel_path;
 };
 
 // create -> set_weights -> set_output_quantization -> reshape -> setup -> run.
@@ -187,7 +188,7 @@ inline qconv::WeightDesc weight_desc(const Case& c) {
   return wd;
 }
 
-inline ApiResult run_api(const Case& c) {
+inline ApiResult run_api(const Case& c, qconv::Backend backend = qconv::Backend::kDefault) {
   ApiResult r;
   qconv::Error error;
   qconv::Operator* op = nullptr;
@@ -206,6 +207,9 @@ inline ApiResult run_api(const Case& c) {
   if (st != qconv::Status::kOk) return failed(st, "set_weights");
   st = qconv::set_output_quantization(op, c.output_scale, c.output_zero_point, &error);
   if (st != qconv::Status::kOk) return failed(st, "set_output_quantization");
+  st = qconv::set_backend(op, backend, &error);
+  if (st != qconv::Status::kOk) return failed(st, "set_backend");
+  r.kernel_path = qconv::kernel_path(op);
   qconv::InputDesc in;
   in.batch = c.batch;
   in.channels = c.params.in_channels;

@@ -1,0 +1,133 @@
+// conv1d tile of 4 output positions x 8 output channels on WebAssembly
+// SIMD128. Per pair of input channels (c2): each row's int16 pair is
+// broadcast to all lanes and i32x4.dot_i16x8_s multiplies it with 4 channels'
+// pairs, so one instruction does 8 MACs. 8 accumulators + 2 weight vectors +
+// 1 broadcast = 11 live vectors, under V8's ~13 before it spills.
+#include <cstring>
+
+#include "microkernels/microkernels.h"
+#include "microkernels/wasm_simd.h"
+
+namespace qconv {
+namespace {
+
+// Stores channel N of the 4 rows: rows 0/1 are the low/high 8 lanes of v01,
+// rows 2/3 those of v23.
+template <int N>
+inline void store_channel(uint8_t* c, size_t row_stride, v128_t v01, v128_t v23) {
+  wasm_v128_store8_lane(c, v01, N);
+  wasm_v128_store8_lane(c + row_stride, v01, N + 8);
+  wasm_v128_store8_lane(c + 2 * row_stride, v23, N);
+  wasm_v128_store8_lane(c + 3 * row_stride, v23, N + 8);
+}
+
+// fp32 requantization of 4 accumulators: scale, clamp to +-512 (exact: see
+// requantize_fp32_magic), round half to even with the 1.5*2^23 magic number
+// and add the zero point in the integer domain.
+inline v128_t requantize(v128_t acc, v128_t scale, v128_t vmin, v128_t vmax, v128_t vmagic,
+                         v128_t vmagic_less_zp) {
+  v128_t f = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), scale);
+  f = wasm_f32x4_pmin(wasm_f32x4_pmax(f, vmin), vmax);
+  return wasm_i32x4_sub(wasm_f32x4_add(f, vmagic), vmagic_less_zp);
+}
+
+}  // namespace
+
+void qu8_conv1d_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t kc, size_t ks,
+                                              const int16_t* a, size_t a_row_stride,
+                                              size_t a_tap_stride, const void* packed_w,
+                                              uint8_t* c, size_t c_row_stride,
+                                              size_t c_col_stride, const RequantParams& params) {
+  const size_t kc2 = conv1d_kc_rounded(kc);
+  // Rows past mr repeat the last row; their results are never stored.
+  const char* a0 = reinterpret_cast<const char*>(a);
+  const char* a1 = mr > 1 ? a0 + a_row_stride : a0;
+  const char* a2 = mr > 2 ? a1 + a_row_stride : a1;
+  const char* a3 = mr > 3 ? a2 + a_row_stride : a2;
+  const v128_t vmin = wasm_f32x4_splat(-512.0f);
+  const v128_t vmax = wasm_f32x4_splat(512.0f);
+  const v128_t vmagic = wasm_f32x4_splat(12582912.0f);
+  const v128_t vmagic_less_zp = wasm_i32x4_splat(0x4B400000 - params.output_zero_point);
+  const int16_t* w = static_cast<const int16_t*>(packed_w);
+
+  for (;;) {
+    v128_t acc0x0123 = wasm_v128_load(w);
+    v128_t acc0x4567 = wasm_v128_load(w + 8);
+    w += 16;
+    v128_t acc1x0123 = acc0x0123, acc1x4567 = acc0x4567;
+    v128_t acc2x0123 = acc0x0123, acc2x4567 = acc0x4567;
+    v128_t acc3x0123 = acc0x0123, acc3x4567 = acc0x4567;
+
+    for (size_t t = 0; t < ks; ++t) {
+      const size_t tap = t * a_tap_stride;
+      const int16_t* x0 = reinterpret_cast<const int16_t*>(a0 + tap);
+      const int16_t* x1 = reinterpret_cast<const int16_t*>(a1 + tap);
+      const int16_t* x2 = reinterpret_cast<const int16_t*>(a2 + tap);
+      const int16_t* x3 = reinterpret_cast<const int16_t*>(a3 + tap);
+      for (size_t k = 0; k < kc2; k += 2) {
+        const v128_t vb0123 = wasm_v128_load(w);
+        const v128_t vb4567 = wasm_v128_load(w + 8);
+        w += 16;
+        const v128_t va0 = wasm_v128_load32_splat(x0);
+        acc0x0123 = wasm_i32x4_add(acc0x0123, wasm_i32x4_dot_i16x8(va0, vb0123));
+        acc0x4567 = wasm_i32x4_add(acc0x4567, wasm_i32x4_dot_i16x8(va0, vb4567));
+        const v128_t va1 = wasm_v128_load32_splat(x1);
+        acc1x0123 = wasm_i32x4_add(acc1x0123, wasm_i32x4_dot_i16x8(va1, vb0123));
+        acc1x4567 = wasm_i32x4_add(acc1x4567, wasm_i32x4_dot_i16x8(va1, vb4567));
+        const v128_t va2 = wasm_v128_load32_splat(x2);
+        acc2x0123 = wasm_i32x4_add(acc2x0123, wasm_i32x4_dot_i16x8(va2, vb0123));
+        acc2x4567 = wasm_i32x4_add(acc2x4567, wasm_i32x4_dot_i16x8(va2, vb4567));
+        const v128_t va3 = wasm_v128_load32_splat(x3);
+        acc3x0123 = wasm_i32x4_add(acc3x0123, wasm_i32x4_dot_i16x8(va3, vb0123));
+        acc3x4567 = wasm_i32x4_add(acc3x4567, wasm_i32x4_dot_i16x8(va3, vb4567));
+        x0 += 2;
+        x1 += 2;
+        x2 += 2;
+        x3 += 2;
+      }
+    }
+
+    const v128_t vscale0123 = wasm_v128_load(w);
+    const v128_t vscale4567 = wasm_v128_load(w + 8);
+    w += 16;
+    // Every value is in [-512 + zp, 512 + zp], inside int16: the signed
+    // narrowing is exact and the unsigned one is the final [0, 255] clamp.
+#define QCONV_REQUANT(acc, vscale) requantize(acc, vscale, vmin, vmax, vmagic, vmagic_less_zp)
+    const v128_t vout01 = wasm_u8x16_narrow_i16x8(
+        wasm_i16x8_narrow_i32x4(QCONV_REQUANT(acc0x0123, vscale0123),
+                                QCONV_REQUANT(acc0x4567, vscale4567)),
+        wasm_i16x8_narrow_i32x4(QCONV_REQUANT(acc1x0123, vscale0123),
+                                QCONV_REQUANT(acc1x4567, vscale4567)));
+    const v128_t vout23 = wasm_u8x16_narrow_i16x8(
+        wasm_i16x8_narrow_i32x4(QCONV_REQUANT(acc2x0123, vscale0123),
+                                QCONV_REQUANT(acc2x4567, vscale4567)),
+        wasm_i16x8_narrow_i32x4(QCONV_REQUANT(acc3x0123, vscale0123),
+                                QCONV_REQUANT(acc3x4567, vscale4567)));
+#undef QCONV_REQUANT
+
+    if (mr == 4 && nc >= 8) {
+      const size_t cs = c_col_stride;
+      store_channel<0>(c, c_row_stride, vout01, vout23);
+      store_channel<1>(c + cs, c_row_stride, vout01, vout23);
+      store_channel<2>(c + 2 * cs, c_row_stride, vout01, vout23);
+      store_channel<3>(c + 3 * cs, c_row_stride, vout01, vout23);
+      store_channel<4>(c + 4 * cs, c_row_stride, vout01, vout23);
+      store_channel<5>(c + 5 * cs, c_row_stride, vout01, vout23);
+      store_channel<6>(c + 6 * cs, c_row_stride, vout01, vout23);
+      store_channel<7>(c + 7 * cs, c_row_stride, vout01, vout23);
+    } else {
+      uint8_t out[32];
+      wasm_v128_store(out, vout01);
+      wasm_v128_store(out + 16, vout23);
+      const size_t nb = nc < 8 ? nc : 8;
+      for (size_t m = 0; m < mr; ++m) {
+        for (size_t n = 0; n < nb; ++n) c[m * c_row_stride + n * c_col_stride] = out[m * 8 + n];
+      }
+    }
+    if (nc <= 8) return;
+    nc -= 8;
+    c += 8 * c_col_stride;
+  }
+}
+
+}  // namespace qconv
