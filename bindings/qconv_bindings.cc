@@ -136,8 +136,10 @@ class NativeConv {
   }
 
   // Validates the input and sizes the buffers; then inputView() takes the
-  // input bytes, run() computes, outputView() holds the result.
-  int setup(double batch, double channels, double length, double scale, double zero_point,
+  // input bytes, run() computes, outputView() holds the result. Returns the
+  // output length, or minus the Status (lastError() says why): one call per
+  // forward instead of two, which matters for tiny inputs.
+  double setup(double batch, double channels, double length, double scale, double zero_point,
             double requested_length) {
     qconv::InputDesc in;
     in.batch = to_int64(batch);
@@ -147,7 +149,7 @@ class NativeConv {
     in.zero_point = zero_point;
     int64_t lout = 0;
     qconv::Status status = qconv::reshape(op_, in, to_int64(requested_length), &lout, &error_);
-    if (status != qconv::Status::kOk) return static_cast<int>(status);
+    if (status != qconv::Status::kOk) return -static_cast<double>(status);
     const qconv::ConvParams& p = qconv::operator_params(op_);
     // reshape() has checked that these products fit in 2 GiB.
     const size_t in_bytes = static_cast<size_t>(in.batch * p.in_channels * in.length);
@@ -156,15 +158,14 @@ class NativeConv {
       error_.message = std::string(p.kind == qconv::OperatorKind::kConv1d ? "Conv1d" : "ConvTranspose1d") +
                        ": no wasm memory left for " + std::to_string(in_bytes) + " input and " +
                        std::to_string(out_bytes) + " output bytes";
-      return static_cast<int>(qconv::Status::kOutOfMemory);
+      return -static_cast<double>(qconv::Status::kOutOfMemory);
     }
     input_size_ = in_bytes;
     output_size_ = out_bytes;
-    output_length_ = static_cast<double>(lout);
-    return static_cast<int>(qconv::setup(op_, input_, output_));
+    status = qconv::setup(op_, input_, output_);
+    return status == qconv::Status::kOk ? static_cast<double>(lout) : -static_cast<double>(status);
   }
 
-  double setupOutputLength() const { return output_length_; }
   val inputView() const { return val(typed_memory_view(input_size_, input_)); }
   val outputView() const { return val(typed_memory_view(output_size_, output_)); }
   int run() { return static_cast<int>(qconv::run(op_)); }
@@ -202,7 +203,6 @@ class NativeConv {
   uint8_t* output_ = nullptr;
   size_t input_capacity_ = 0, output_capacity_ = 0;
   size_t input_size_ = 0, output_size_ = 0;
-  double output_length_ = 0;
 };
 
 std::string kernelFlavour() { return qconv::kernel_flavour(); }
@@ -224,7 +224,6 @@ EMSCRIPTEN_BINDINGS(qconv) {
       .function("outputZeroPoint", &NativeConv::outputZeroPoint)
       .function("outputLength", &NativeConv::outputLength)
       .function("setup", &NativeConv::setup)
-      .function("setupOutputLength", &NativeConv::setupOutputLength)
       .function("inputView", &NativeConv::inputView)
       .function("outputView", &NativeConv::outputView)
       .function("run", &NativeConv::run)

@@ -147,6 +147,14 @@ export function createQconv(loadNativeModule) {
     #outChannels;
     #kernelSize;
     #groups;
+    // Cached per instance so that a forward makes two wasm calls (setup, run):
+    // the output quantization (changed only through the setters) and views
+    // of the wasm-side input/output buffers (renewed when a size changes or
+    // memory growth detaches them).
+    #outScale = 1;
+    #outZeroPoint = 0;
+    #inputView = null;
+    #outputView = null;
 
     constructor(name, kind, args) {
       const mod = requireNative(name);
@@ -259,14 +267,16 @@ export function createQconv(loadNativeModule) {
       if (typeof value !== 'number') {
         throw new TypeError(`${this.#name}: scale must be a number, got ${describe(value)}`);
       }
-      this.#check(handle.setOutputQuantization(value, handle.outputZeroPoint()), handle);
+      this.#check(handle.setOutputQuantization(value, this.#outZeroPoint), handle);
+      this.#outScale = handle.outputScale();
     }
 
     get zeroPoint() { return this.#live('zeroPoint').outputZeroPoint(); }
     set zeroPoint(value) {
       const handle = this.#live('zeroPoint');
       checkInteger(this.#name, 'zeroPoint', value);
-      this.#check(handle.setOutputQuantization(handle.outputScale(), value), handle);
+      this.#check(handle.setOutputQuantization(this.#outScale, value), handle);
+      this.#outZeroPoint = handle.outputZeroPoint();
     }
 
     outputLength(inputLength, outputSize) {
@@ -312,15 +322,24 @@ export function createQconv(loadNativeModule) {
       const unbatched = dims.length === 2;
       const [n, c, l] = unbatched ? [1, dims[0], dims[1]] : dims;
       const requested = this.#requestedLength(what, outputSize, dims.length);
-      this.#check(handle.setup(n, c, l, input.scale, input.zeroPoint, requested), handle);
-      handle.inputView().set(data);
+      const outLength = handle.setup(n, c, l, input.scale, input.zeroPoint, requested);
+      if (outLength < 0) throw statusError(-outLength, handle.lastError());
+      const inBytes = n * c * l, outBytes = n * this.#outChannels * outLength;
+      let inputView = this.#inputView;
+      if (inputView === null || inputView.length !== inBytes || (inBytes > 0 && inputView.byteLength === 0)) {
+        inputView = this.#inputView = handle.inputView();
+      }
+      inputView.set(data);
       this.#check(handle.run(), handle);
-      const outLength = handle.setupOutputLength();
+      let outputView = this.#outputView;
+      if (outputView === null || outputView.length !== outBytes || (outBytes > 0 && outputView.byteLength === 0)) {
+        outputView = this.#outputView = handle.outputView();
+      }
       return {
-        data: handle.outputView().slice(),
+        data: outputView.slice(),
         shape: unbatched ? [this.#outChannels, outLength] : [n, this.#outChannels, outLength],
-        scale: handle.outputScale(),
-        zeroPoint: handle.outputZeroPoint(),
+        scale: this.#outScale,
+        zeroPoint: this.#outZeroPoint,
       };
     }
 
@@ -329,6 +348,7 @@ export function createQconv(loadNativeModule) {
       if (registry) registry.unregister(this);
       this.#handle.delete();
       this.#handle = null;
+      this.#inputView = this.#outputView = null;
     }
 
     get disposed() { return this.#handle === null; }
