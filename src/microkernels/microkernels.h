@@ -135,6 +135,7 @@ void qu8_transpose_widen_ukernel_8x8__wasmsimd(size_t channels, size_t length, c
 // scalar twins otherwise.
 struct KernelSet {
   Conv1dUkernelFn conv1d;
+  size_t conv1d_mr;  // rows per conv1d call
   Dwconv1dUkernelFn dwconv1d;
   TransposeWidenFn transpose_widen;
   const char* name;
