@@ -233,15 +233,6 @@ Status validate_params(const ConvParams& p, Error* error) {
   return Status::kOk;
 }
 
-int64_t gcd(int64_t a, int64_t b) {
-  while (b != 0) {
-    const int64_t t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
-}
-
 // Floor division for a possibly negative numerator and a positive divisor.
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 

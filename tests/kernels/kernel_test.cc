@@ -68,7 +68,7 @@ class Conv1dTester {
     std::vector<int32_t> bias(nc_);
     std::vector<float> scale(nc_);
     for (size_t n = 0; n < nc_; ++n) {
-      bias[n] = bias_base_ + std::uniform_int_distribution<int32_t>(-100000, 100000)(rng);
+      bias[n] = wrapping_add(bias_base_, std::uniform_int_distribution<int32_t>(-100000, 100000)(rng));
       scale[n] = std::uniform_real_distribution<float>(scale_lo_, scale_hi_)(rng);
     }
     const size_t blocks = (nc_ + kConv1dNr - 1) / kConv1dNr;
