@@ -14,3 +14,6 @@ try {
 const { loadNativeModule } = require('./node-loader.cjs');
 
 module.exports = api.createQconv(loadNativeModule);
+// index.d.ts declares a default export too (the ESM entries have one); under
+// CommonJS it is the same object, so `require('qconv-wasm').default` works.
+module.exports.default = module.exports;

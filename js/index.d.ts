@@ -14,7 +14,11 @@ export interface InitOptions {
   simd?: 'auto' | boolean;
   /** The .wasm bytes, when the default location cannot be read or fetched. */
   wasmBinary?: ArrayBuffer | Uint8Array;
-  /** Maps the .wasm file name (e.g. 'qconv-simd.wasm') to a URL or path. */
+  /**
+   * Maps the .wasm file name ('qconv-simd.wasm' or 'qconv-scalar.wasm') to a URL
+   * (browsers) or a path (Node). `prefix` is the directory the package would use:
+   * the URL beside the ES-module glue, or the package's dist/ directory in Node.
+   */
   locateFile?: (name: string, prefix: string) => string;
 }
 

@@ -22,6 +22,20 @@ check make make
 check g++ g++
 check /usr/include/gtest/gtest.h libgtest-dev
 check /usr/include/simde/wasm/simd128.h libsimde-dev
+can_apt() { [[ -f /etc/debian_version && $(id -u) == 0 ]] && have apt-get; }
+# Chromium for the browser tests (tests/browser, driven by playwright-core):
+# Debian's package at /usr/bin/chromium, or the binary CHROMIUM_PATH names.
+# Needed where apt-get can install it; elsewhere the browser tests report as
+# skipped, naming the reason.
+chromium_path=${CHROMIUM_PATH:-/usr/bin/chromium}
+if [[ ! -x $chromium_path ]]; then
+  if [[ -z ${CHROMIUM_PATH:-} ]] && can_apt; then
+    check /usr/bin/chromium chromium
+  else
+    echo "bootstrap: chromium is missing (no executable $chromium_path), so the browser tests will be skipped" >&2
+    echo "  (Debian/Ubuntu package: chromium; or set CHROMIUM_PATH to a Chromium binary)." >&2
+  fi
+fi
 # Optional: XNNPACK (and the pthreadpool header its header includes) for the
 # native differential test, which reports as skipped without them.
 optional_packages=()
@@ -34,7 +48,6 @@ if ((node_major < 20)); then
   exit 1
 fi
 
-can_apt() { [[ -f /etc/debian_version && $(id -u) == 0 ]] && have apt-get; }
 if ((${#missing_packages[@]})); then
   if can_apt; then
     echo "bootstrap: installing ${missing_packages[*]} with apt-get" >&2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds what is asked: `wasm` (dist/: both flavours, ESM + CommonJS glue,
-# and the generated CommonJS API), `native` (core + GoogleTest tests), or
-# `all` (default). Incremental: quick when nothing changed.
+# and the generated CommonJS API), `native` (core + GoogleTest tests), `demo`
+# (web-demo/dist/: the interactive page, bundled by Vite from the wasm build),
+# or `all` (default). Incremental: quick when nothing changed (the demo is
+# always rebuilt; it takes about a second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -34,9 +36,15 @@ build_native() {
   quietly native-build cmake --build build/native -j "$jobs"
 }
 
+# The demo bundles dist/ (the wasm build), so it always follows build_wasm.
+build_demo() {
+  quietly demo-build npx --no-install vite build --config web-demo/vite.config.mjs
+}
+
 case $what in
   wasm) build_wasm ;;
   native) build_native ;;
-  all) build_wasm; build_native ;;
-  *) echo "usage: scripts/build.sh [wasm|native|all]" >&2; exit 2 ;;
+  demo) build_wasm; build_demo ;;
+  all) build_wasm; build_native; build_demo ;;
+  *) echo "usage: scripts/build.sh [wasm|native|demo|all]" >&2; exit 2 ;;
 esac

@@ -37,6 +37,16 @@ if (nativeSkipped > 0) {
   for (const line of log.split("\n").filter((l) => /\*\*\*Skipped/.test(l))) console.log(`  skipped: ${line.trim()}`);
 }
 console.log(`jest: ${js.numPassedTests} passed, ${js.numFailedTests} failed, ${js.numPendingTests + js.numTodoTests} skipped`);
+if (js.numRuntimeErrorTestSuites > 0) console.log(`  ${js.numRuntimeErrorTestSuites} test file(s) failed to run (see the Jest output above)`);
+// Of which the browser tests (tests/browser, headless Chromium); when there
+// is no Chromium they are skipped and the reason is in their describe title.
+const browser = (js.testResults || []).filter((f) => /[\\/]tests[\\/]browser[\\/]/.test(f.name))
+  .flatMap((f) => f.assertionResults || []);
+const count = (status) => browser.filter((a) => a.status === status).length;
+console.log(`  of which browser (Chromium): ${count("passed")} passed, ${count("failed")} failed, ${count("pending") + count("skipped") + count("todo")} skipped`);
+const reasons = new Set(browser.flatMap((a) => a.ancestorTitles)
+  .map((t) => /\[skipped: (.*)\]$/.exec(t)).filter(Boolean).map((m) => m[1]));
+for (const reason of reasons) console.log(`  skipped: ${reason}`);
 console.log(`golden cases passed (PyTorch-generated; valid bit-exact, errors rejected): ${goldenLine}`);
 const passed = nativeTotal - nativeFailed - nativeSkipped + js.numPassedTests;
 const failed = nativeFailed + js.numFailedTests;

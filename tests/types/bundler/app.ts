@@ -1,0 +1,37 @@
+// Type check (moduleResolution "bundler"): the API as a browser app written
+// in TypeScript uses it, importing 'qconv-wasm' by its package name.
+import { init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize, memoryStats, version } from 'qconv-wasm';
+import type { InitInfo, InitOptions, QTensor, QuantizedWeight, WeightInfo, MemoryStats } from 'qconv-wasm';
+import qconv from 'qconv-wasm';
+
+export async function run(): Promise<QTensor> {
+  const options: InitOptions = { simd: 'auto', locateFile: (name: string) => `/assets/${name}` };
+  const info: InitInfo = await init(options);
+  const flavour: string = info.flavour;
+  const simd: boolean = info.simd;
+
+  const m = new ConvTranspose1d(16, 33, 3, { stride: 2 });
+  const weight: QuantizedWeight = { data: new Int8Array(16 * 33 * 3), scale: 0.02, zeroPoint: 0 };
+  m.setWeightBias(weight, new Float32Array(33));
+  m.scale = 0.5;
+  m.zeroPoint = 128;
+  const x: QTensor = quantizePerTensor(new Float32Array(20 * 16 * 50), [20, 16, 50], 1.0, 0);
+  const y: QTensor = m.forward(x, [20, 33, 101]);
+  const outLength: number = m.outputLength(50, 101);
+  const w: WeightInfo = m.weight();
+  const perChannel: boolean = w.qscheme === 'per_channel_affine';
+  const bias: Float32Array | null = m.bias();
+  const floats: Float32Array = dequantize(y);
+
+  const down = new qconv.Conv1d(16, 16, 3, 2, 1, 1, 1, true, 'reflect');
+  down.setWeightBias({ data: new Int8Array(16 * 16 * 3), scale: Array(16).fill(0.01), zeroPoint: 0 }, null);
+  const h = down.forward(x);
+  const stats: MemoryStats = memoryStats();
+  // @ts-expect-error Conv1d.forward takes no outputSize
+  down.forward(x, [10]);
+  m.dispose();
+  down[Symbol.dispose]();
+  console.log(flavour, simd, outLength, perChannel, bias, floats.length, h.shape, stats.liveModules, version,
+    Conv1d.name);
+  return y;
+}

@@ -1,0 +1,14 @@
+// Type check (module/moduleResolution "node16"), a CommonJS module in Node:
+// require('qconv-wasm') by its package name.
+import qconv = require('qconv-wasm');
+
+async function main(): Promise<number[]> {
+  await qconv.init();
+  const m = new qconv.Conv1d(16, 16, 3, { stride: 2, padding: 1, paddingMode: 'reflect' });
+  const y = m.forward(qconv.quantizePerTensor(new Float32Array(16 * 12), [16, 12], 0.1, 128));
+  m.dispose();
+  // @ts-expect-error paddingMode 'reflect' is a Conv1d option; ConvTranspose1d has only 'zeros'
+  new qconv.ConvTranspose1d(16, 16, 3, { paddingMode: 'reflect' });
+  return y.shape;
+}
+export = main;
