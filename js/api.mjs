@@ -87,11 +87,12 @@ export function createQconv(loadNativeModule) {
     if (values instanceof Float32Array) {
       floats = values;
     } else if (Array.isArray(values)) {
-      values.forEach((v, i) => {
-        if (typeof v !== 'number') {
-          throw new TypeError(`${what}: values[${i}] must be a number, got ${describe(v)}`);
+      // An index loop, not forEach: holes of a sparse array are undefined, not skipped.
+      for (let i = 0; i < values.length; i++) {
+        if (typeof values[i] !== 'number') {
+          throw new TypeError(`${what}: values[${i}] must be a number, got ${describe(values[i])}`);
         }
-      });
+      }
       floats = Float32Array.from(values);
     } else {
       throw new TypeError(`${what}: values must be a Float32Array or an array of numbers, got ${describe(values)}`);
@@ -231,9 +232,9 @@ export function createQconv(loadNativeModule) {
         if (bias instanceof Float32Array) {
           biasValues = bias;
         } else if (Array.isArray(bias)) {
-          bias.forEach((v, i) => {
-            if (typeof v !== 'number') throw new TypeError(`${what}: bias[${i}] must be a number, got ${describe(v)}`);
-          });
+          for (let i = 0; i < bias.length; i++) {
+            if (typeof bias[i] !== 'number') throw new TypeError(`${what}: bias[${i}] must be a number, got ${describe(bias[i])}`);
+          }
           biasValues = Float32Array.from(bias);
         } else {
           throw new TypeError(`${what}: bias must be a Float32Array, an array of numbers or null, got ${describe(bias)}`);
@@ -298,12 +299,17 @@ export function createQconv(loadNativeModule) {
       }
       if (rank === null && typeof outputSize === 'number') {
         checkInteger(what, 'outputSize', outputSize);
+        if (outputSize < 0) throw new RangeError(`${what}: outputSize (${outputSize}) must be >= 1`);
         return outputSize;
       }
       if (!Array.isArray(outputSize)) {
         throw new TypeError(`${what}: outputSize must be an array of integers, got ${describe(outputSize)}`);
       }
-      outputSize.forEach((v, i) => checkInteger(what, `outputSize[${i}]`, v));
+      for (let i = 0; i < outputSize.length; i++) {
+        checkInteger(what, `outputSize[${i}]`, outputSize[i]);
+        // The core reads a negative length as "none": reject it here.
+        if (outputSize[i] < 0) throw new RangeError(`${what}: outputSize[${i}] (${outputSize[i]}) must be >= 0`);
+      }
       const allowed = rank === null ? [1, 2, 3] : [1, rank];
       if (!allowed.includes(outputSize.length)) {
         throw new RangeError(`${what}: outputSize ([${outputSize}]) must have ${allowed.join(' or ')} entries, got ${outputSize.length}`);
@@ -457,10 +463,10 @@ function checkShape(owner, name, shape) {
   if (!Array.isArray(shape)) {
     throw new TypeError(`${owner}: ${name} must be an array of integers, got ${describe(shape)}`);
   }
-  shape.forEach((d, i) => {
-    checkInteger(owner, `${name}[${i}]`, d);
-    if (d < 0) throw new RangeError(`${owner}: ${name}[${i}] (${d}) must be >= 0`);
-  });
+  for (let i = 0; i < shape.length; i++) {  // holes of a sparse array are undefined, not skipped
+    checkInteger(owner, `${name}[${i}]`, shape[i]);
+    if (shape[i] < 0) throw new RangeError(`${owner}: ${name}[${i}] (${shape[i]}) must be >= 0`);
+  }
   return shape.slice();
 }
 

@@ -22,6 +22,11 @@ check make make
 check g++ g++
 check /usr/include/gtest/gtest.h libgtest-dev
 check /usr/include/simde/wasm/simd128.h libsimde-dev
+# clang with its libFuzzer and sanitizer runtimes: the fuzz harnesses and the
+# sanitized unit tests (npm test runs both briefly; npm run fuzz at length).
+check clang++ clang
+compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-$(uname -m).a" >/dev/null \
+  || check /usr/lib/llvm-fuzzer-runtime libclang-rt-dev
 can_apt() { [[ -f /etc/debian_version && $(id -u) == 0 ]] && have apt-get; }
 # Chromium for the browser tests (tests/browser, driven by playwright-core):
 # Debian's package at /usr/bin/chromium, or the binary CHROMIUM_PATH names.

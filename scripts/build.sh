@@ -36,6 +36,15 @@ build_native() {
   quietly native-build cmake --build build/native -j "$jobs"
 }
 
+# The native tests again, built with AddressSanitizer and UBSan.
+build_native_sanitized() {
+  if [[ ! -f build/native-asan/CMakeCache.txt ]]; then
+    quietly native-asan-configure cmake -S . -B build/native-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+  fi
+  quietly native-asan-build cmake --build build/native-asan -j "$jobs"
+}
+
 # The demo bundles dist/ (the wasm build), so it always follows build_wasm.
 build_demo() {
   quietly demo-build npx --no-install vite build --config web-demo/vite.config.mjs
@@ -44,6 +53,7 @@ build_demo() {
 case $what in
   wasm) build_wasm ;;
   native) build_native ;;
+  native-asan) build_native_sanitized ;;
   demo) build_wasm; build_demo ;;
   all) build_wasm; build_native; build_demo ;;
   *) echo "usage: scripts/build.sh [wasm|native|demo|all]" >&2; exit 2 ;;

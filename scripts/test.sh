@@ -11,6 +11,16 @@ echo "== native tests (GoogleTest via ctest)"
 ctest --test-dir build/native --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" | tee build/ctest.log | tail -n 4
 native_status=${PIPESTATUS[0]}
 
+echo "== native tests under AddressSanitizer + UBSan"
+bash scripts/build.sh native-asan || exit 1
+ctest --test-dir build/native-asan --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" >build/ctest-asan.log 2>&1
+asan_status=$?
+tail -n 3 build/ctest-asan.log
+
+echo "== fuzz smoke (libFuzzer, ASan + UBSan; 'npm run fuzz -- <seconds>' for longer)"
+bash scripts/fuzz.sh "${QCONV_FUZZ_SECONDS:-25}" 2>&1 | tee build/fuzz-smoke.log
+fuzz_status=${PIPESTATUS[0]}
+
 echo "== JS tests (Jest)"
 npx jest --ci --json --outputFile=build/jest-results.json 2>&1 | tail -n 40
 js_status=${PIPESTATUS[0]}
@@ -36,6 +46,12 @@ console.log(`native: ${nativeTotal - nativeFailed - nativeSkipped} passed, ${nat
 if (nativeSkipped > 0) {
   for (const line of log.split("\n").filter((l) => /\*\*\*Skipped/.test(l))) console.log(`  skipped: ${line.trim()}`);
 }
+const asanLog = fs.readFileSync("build/ctest-asan.log", "utf8");
+const a = /(\d+) tests failed out of (\d+)/.exec(asanLog);
+console.log(`native under ASan+UBSan (the same tests, not counted again below): ${a ? +a[2] - +a[1] : 0} passed, ${a ? +a[1] : "?"} failed`);
+const fuzzLog = fs.readFileSync("build/fuzz-smoke.log", "utf8");
+const execs = [...fuzzLog.matchAll(/== fuzz (\w+): (\d+) s[\s\S]*?(\d+) executions, 0 findings/g)].map((m) => `${m[1]} ${m[3]} executions in ${m[2]} s`);
+console.log(`fuzz smoke: ${execs.length ? execs.join(", ") : "FAILED"}${/FINDING/.test(fuzzLog) ? " (FINDING: see build/fuzz/)" : execs.length ? ", 0 findings" : ""}`);
 console.log(`jest: ${js.numPassedTests} passed, ${js.numFailedTests} failed, ${js.numPendingTests + js.numTodoTests} skipped`);
 if (js.numRuntimeErrorTestSuites > 0) console.log(`  ${js.numRuntimeErrorTestSuites} test file(s) failed to run (see the Jest output above)`);
 // Of which the browser tests (tests/browser, headless Chromium); when there
@@ -54,4 +70,4 @@ console.log(`total: ${passed} passed, ${failed} failed`);
 ')
 echo "== summary"
 echo "$summary"
-if [[ $native_status != 0 || $js_status != 0 ]]; then exit 1; fi
+if [[ $native_status != 0 || $asan_status != 0 || $fuzz_status != 0 || $js_status != 0 ]]; then exit 1; fi
