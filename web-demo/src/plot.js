@@ -6,7 +6,8 @@ const FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const AXIS_COLOR = '#475569';
 const GRID_COLOR = '#e2e8f0';
 const TEXT_COLOR = '#334155';
-const MARGIN = { left: 58, right: 16, top: 30, bottom: 38 };
+// The right margin holds guide labels; every chart has it, so x axes line up.
+const MARGIN = { left: 58, right: 44, top: 30, bottom: 38 };
 
 // 1, 2 or 5 times a power of ten, about `count` steps over [min, max].
 function niceTicks(min, max, count) {
@@ -226,21 +227,16 @@ export function drawChart(canvas, series, options) {
     }
     ctx.globalAlpha = 1;
   }
-  // Guide labels on a white tag at the right end, outside the line: above it
-  // for positive values, below for negative ones.
-  ctx.textAlign = 'right';
+  ctx.restore();
+
+  // Guide labels in the right margin (outside the clip), level with their lines.
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'middle';
   for (const g of options.guides || []) {
     if (!g.label) continue;
-    const y = Math.round(toY(g.y)) + 0.5;
-    const above = g.y >= 0;
-    const textWidth = ctx.measureText(g.label).width;
-    ctx.fillStyle = 'rgba(255, 255, 255, 0.85)';
-    ctx.fillRect(plotRight - textWidth - 8, above ? y - 16 : y + 1, textWidth + 6, 15);
     ctx.fillStyle = g.color || AXIS_COLOR;
-    ctx.textBaseline = above ? 'bottom' : 'top';
-    ctx.fillText(g.label, plotRight - 5, above ? y - 2 : y + 2);
+    ctx.fillText(g.label, plotRight + 4, Math.round(toY(g.y)) + 0.5);
   }
-  ctx.restore();
 
   // Title (left) and legend (right), above the plot.
   ctx.textBaseline = 'middle';
