@@ -18,6 +18,7 @@ import { floatConvTransposeModel, qdqConvTransposeModel, convTransposeOutputLeng
 import { measureDotPeak } from './simd-peak.mjs';
 
 const require = createRequire(import.meta.url);
+const { mulberry32 } = require('../tools/mulberry32.cjs');  // seeded: every run times the same bytes
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
 // ---- options -------------------------------------------------------------------
@@ -41,18 +42,6 @@ const WARMUP_MS = 100;          // per implementation and shape, at least one ca
 const SEED = 20240611;
 
 // ---- data ------------------------------------------------------------------------
-
-// mulberry32: a small seeded PRNG, so every run times the same bytes.
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function roundHalfEven(x) {
   const r = Math.round(x);

@@ -3,17 +3,7 @@
 // byte for byte with the independent JS model in reference.js. This checks
 // the wasm builds themselves (the native suite checks the native build).
 const { referenceForward } = require('./reference');
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { mulberry32 } = require('../../tools/mulberry32.cjs');
 
 function randomCase(rand) {
   const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));

@@ -4,50 +4,11 @@
 // PyTorch's positional parameters, setWeightBias, set scale and zeroPoint,
 // forward(input, output_size). Valid cases must match byte for byte; error
 // cases must throw a TypeError or RangeError naming the module.
-import { ConvTranspose1d, Conv1d } from 'qconv-wasm';
+import * as qconv from 'qconv-wasm';
+import { decodeBase64, runGoldenCase } from './golden-case.js';
 
 const GOLDEN_URL = new URL('golden/cases_000.json', document.baseURI);
-
-function decodeBase64(b64, Type) {
-  const binary = atob(b64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return new Type(bytes.buffer, 0, bytes.length / Type.BYTES_PER_ELEMENT);
-}
-
-function constructModule(c) {
-  const p = c.params;
-  return c.module === 'ConvTranspose1d'
-    ? new ConvTranspose1d(p.in_channels, p.out_channels, p.kernel_size, p.stride, p.padding,
-      p.output_padding, p.groups, p.bias, p.dilation, p.padding_mode)
-    : new Conv1d(p.in_channels, p.out_channels, p.kernel_size, p.stride, p.padding,
-      p.dilation, p.groups, p.bias, p.padding_mode);
-}
-
-function runCase(c) {
-  const m = constructModule(c);
-  try {
-    const w = c.weight;
-    const perChannel = w.qscheme === 'per_channel';
-    m.setWeightBias({
-      data: decodeBase64(w.data_b64, Int8Array),
-      shape: w.shape,
-      scale: perChannel ? w.scales : w.scales[0],
-      zeroPoint: perChannel ? w.zero_points : w.zero_points[0],
-    }, c.bias ? decodeBase64(c.bias.data_b64, Float32Array) : null);
-    m.scale = c.output_scale;
-    m.zeroPoint = c.output_zero_point;
-    const input = {
-      data: decodeBase64(c.input.data_b64, Uint8Array),
-      shape: c.input.shape,
-      scale: c.input.scale,
-      zeroPoint: c.input.zero_point,
-    };
-    return c.output_size ? m.forward(input, c.output_size) : m.forward(input);
-  } finally {
-    m.dispose();
-  }
-}
+const runCase = (c) => runGoldenCase(qconv, c);
 
 // null when the case passes, else why it failed.
 function checkCase(c) {
