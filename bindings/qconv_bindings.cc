@@ -206,6 +206,15 @@ class NativeConv {
 };
 
 std::string kernelFlavour() { return qconv::kernel_flavour(); }
+// "" on success, else the reason (the threaded flavour's pool was sized by
+// the loader; the other flavours accept only 1).
+std::string setNumThreads(int threads) {
+  qconv::Error error;
+  if (threads < 1) return "numThreads must be >= 1";
+  const qconv::Status status = qconv::set_num_threads(static_cast<size_t>(threads), &error);
+  return status == qconv::Status::kOk ? std::string() : error.message;
+}
+int numThreads() { return static_cast<int>(qconv::num_threads()); }
 int liveModules() { return live_modules; }
 double memoryBytes() { return static_cast<double>(__builtin_wasm_memory_size(0)) * 65536.0; }
 // Bytes malloc has handed out and not taken back (dlmalloc's count).
@@ -233,6 +242,8 @@ EMSCRIPTEN_BINDINGS(qconv) {
       .function("weightPerChannel", &NativeConv::weightPerChannel)
       .function("biasView", &NativeConv::biasView);
   emscripten::function("kernelFlavour", &kernelFlavour);
+  emscripten::function("setNumThreads", &setNumThreads);
+  emscripten::function("numThreads", &numThreads);
   emscripten::function("liveModules", &liveModules);
   emscripten::function("memoryBytes", &memoryBytes);
   emscripten::function("heapBytesInUse", &heapBytesInUse);

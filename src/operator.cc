@@ -15,8 +15,13 @@
 #include "microkernels/microkernels.h"
 #include "qconv/qconv.h"
 #include "quantization.h"
+#include "threadpool.h"
 
 namespace qconv {
+
+// Below this many multiply-adds a forward runs on one thread: waking the
+// others costs more than it saves (about 25 us of work at 40 GMAC/s).
+constexpr uint64_t kMinParallelMacs = uint64_t{1} << 20;
 
 // One dense convolution that run() computes: a ConvTranspose1d output phase
 // (the outputs o with (o + padding) mod stride == residue, whose taps are the
@@ -109,6 +114,15 @@ struct Operator {
   int64_t xnnpack_output_padding = 0;
   ~Operator() { xnnpack::delete_deconvolution(xnnpack_op); }
 #endif
+  // Threads (planned at reshape, from the pool's size then). With
+  // batch_parallel each thread runs whole batch items on its own copy of the
+  // scratch (input_rows, staging); otherwise batch items run one after the
+  // other and the threads share each item's tiles.
+  size_t threads = 1;
+  bool batch_parallel = false;
+  size_t rows_stride = 0;               // int16 per copy of input_rows
+  int64_t prepare_chunk = 1;            // input channels per preparation item
+  int64_t channel_chunk = 1;            // output channels per compute item (per group)
   Buffer<int16_t> input_rows;           // conv1d path: [row][Cin]; dwconv1d: [Cin][sub-row][row_length]
   Buffer<const int16_t*> dw_row_table;  // dwconv1d path
 };
@@ -679,8 +693,20 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
   const uint64_t out_bytes =
       mul_sat(mul_sat(static_cast<uint64_t>(in.batch), static_cast<uint64_t>(p.out_channels)),
               static_cast<uint64_t>(lout));
-  const uint64_t scratch_bytes =
-      mul_sat(scratch_elements, sizeof(int16_t)) + mul_sat(table_entries, sizeof(void*));
+  // Threads, when the work pays for waking them: below about 50 us of work
+  // the hand-off costs more than it saves.
+  const uint64_t macs = mul_sat(
+      mul_sat(mul_sat(static_cast<uint64_t>(in.batch), static_cast<uint64_t>(p.out_channels)),
+              static_cast<uint64_t>(op->in_per_group * p.kernel_size)),
+      static_cast<uint64_t>(transposed ? L : lout));
+  size_t threads = pool_threads();
+  if (macs < kMinParallelMacs) threads = 1;
+  const uint64_t batch_items = static_cast<uint64_t>(in.batch);
+  const bool batch_parallel =
+      threads > 1 && batch_items >= threads && (batch_items % threads == 0 || batch_items >= 2 * threads);
+  const uint64_t rows_copies = batch_parallel ? threads : 1;
+  const uint64_t scratch_bytes = mul_sat(mul_sat(scratch_elements, sizeof(int16_t)), rows_copies) +
+                                 mul_sat(table_entries, sizeof(void*));
   if (in_bytes > kMaxBytes) return too_large(error, p, "the input", in_bytes);
   if (out_bytes > kMaxBytes) return too_large(error, p, "the output", out_bytes);
   if (scratch_bytes > kMaxBytes || in_bytes + out_bytes + scratch_bytes > kMaxBytes) {
@@ -734,7 +760,7 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
     op->derived_output_scale = op->out_scale;
   }
 
-  if (!op->input_rows.reserve_discard(static_cast<size_t>(scratch_elements)) ||
+  if (!op->input_rows.reserve_discard(static_cast<size_t>(scratch_elements * rows_copies)) ||
       !op->dw_row_table.reserve_discard(static_cast<size_t>(table_entries))) {
     return too_large(error, p, "the scratch buffers", scratch_bytes);
   }
@@ -829,11 +855,34 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
     // different cache sets.
     size_t stride = (static_cast<size_t>(op->j_block * out_step) + 63) / 64;
     if (stride % 2 == 0) ++stride;
-    if (!op->staging.reserve_discard(stride * 64 * static_cast<size_t>(p.out_channels))) {
+    // One staging area per thread.
+    const size_t staging_bytes = stride * 64 * static_cast<size_t>(p.out_channels) * threads;
+    if (!op->staging.reserve_discard(staging_bytes)) {
       op->ready = false;
-      return too_large(error, p, "the output staging buffer", stride * 64 * p.out_channels);
+      return too_large(error, p, "the output staging buffer", staging_bytes);
     }
     op->staging_stride = stride * 64;
+  }
+  op->threads = threads;
+  op->batch_parallel = batch_parallel;
+  op->rows_stride = static_cast<size_t>(scratch_elements);
+  // Work items of one batch item shared by the threads: input channels to
+  // prepare in runs of 8 (the transpose tile), and output channels per
+  // compute item in whole kConv1dNr blocks, about 4 items per thread.
+  op->prepare_chunk = p.in_channels;
+  op->channel_chunk = op->out_per_group;
+  if (threads > 1 && !batch_parallel) {
+    const int64_t t = static_cast<int64_t>(threads);
+    op->prepare_chunk = std::max<int64_t>(8, (p.in_channels / (2 * t) + 7) / 8 * 8);
+    if (op->channel_major) {
+      op->channel_chunk = std::max<int64_t>(1, p.out_channels / (4 * t));
+    } else {
+      const int64_t nr = static_cast<int64_t>(kConv1dNr);
+      const int64_t blocks = (op->out_per_group + nr - 1) / nr;
+      const int64_t j_blocks = (op->j_end - op->j_begin + op->j_block - 1) / op->j_block;
+      const int64_t per_item = std::max<int64_t>(1, j_blocks * p.groups * blocks / (4 * t));
+      op->channel_chunk = std::min(blocks, per_item) * nr;
+    }
   }
   op->input_zero_point = static_cast<int32_t>(in.zero_point);
   op->input = nullptr;
@@ -862,31 +911,37 @@ inline int64_t reflect_row(int64_t r, int64_t pad, int64_t L) {
   return i;
 }
 
-// conv1d path: one batch item to [row][Cin] int16 with the padding rows.
-void prepare_rows(const Operator* op, const uint8_t* x, int16_t* rows) {
+// conv1d path: input channels [c0, c1) of one batch item to [row][Cin]
+// int16, with the padding rows.
+void prepare_rows(const Operator* op, const uint8_t* x, int16_t* rows, int64_t c0, int64_t c1) {
   const ConvParams& p = op->params;
   const size_t cin = static_cast<size_t>(p.in_channels);
+  const size_t count = static_cast<size_t>(c1 - c0);
   const int64_t L = op->length;
-  op->kernels->transpose_widen(cin, static_cast<size_t>(L), x, op->input_zero_point,
-                               rows + op->pad_before * p.in_channels, cin);
+  op->kernels->transpose_widen(count, static_cast<size_t>(L), x + c0 * L, op->input_zero_point,
+                               rows + op->pad_before * p.in_channels + c0, cin);
   const bool reflect = p.kind == OperatorKind::kConv1d && p.padding_mode == PaddingMode::kReflect;
   for (int64_t r = 0; r < op->padded_rows; ++r) {
     if (r == op->pad_before) r += L;
     if (r >= op->padded_rows) break;
-    int16_t* row = rows + r * p.in_channels;
+    int16_t* row = rows + r * p.in_channels + c0;
     if (reflect) {
       const int64_t src = op->pad_before + reflect_row(r, op->pad_before, L);
-      std::memcpy(row, rows + src * p.in_channels, cin * sizeof(int16_t));
+      std::memcpy(row, rows + src * p.in_channels + c0, count * sizeof(int16_t));
     } else {
-      std::memset(row, 0, cin * sizeof(int16_t));
+      std::memset(row, 0, count * sizeof(int16_t));
     }
   }
-  // The int16 the conv1d kernel may read past the last row (times a zero weight).
-  std::memset(rows + op->padded_rows * p.in_channels, 0, kConv1dKr * 8 * sizeof(int16_t));
+  if (c0 == 0) {
+    // The int16 the conv1d kernel may read past the last row (times a zero weight).
+    std::memset(rows + op->padded_rows * p.in_channels, 0, kConv1dKr * 8 * sizeof(int16_t));
+  }
 }
 
-// dwconv1d path: one batch item to [Cin][sub-row][row_length] int16.
-void prepare_channel_rows(const Operator* op, const uint8_t* x, int16_t* rows) {
+// dwconv1d path: input channels [c0, c1) of one batch item to
+// [Cin][sub-row][row_length] int16.
+void prepare_channel_rows(const Operator* op, const uint8_t* x, int16_t* rows, int64_t c0,
+                          int64_t c1) {
   const ConvParams& p = op->params;
   const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
   const bool reflect = !transposed && p.padding_mode == PaddingMode::kReflect;
@@ -894,7 +949,7 @@ void prepare_channel_rows(const Operator* op, const uint8_t* x, int16_t* rows) {
   const int64_t sub_rows = transposed ? 1 : std::min(p.stride, padded);
   const int64_t row_length = op->row_length;
   const int32_t zp = op->input_zero_point;
-  for (int64_t c = 0; c < p.in_channels; ++c) {
+  for (int64_t c = c0; c < c1; ++c) {
     const uint8_t* src = x + c * L;
     int16_t* dst = rows + c * sub_rows * row_length;
     if (sub_rows == 1) {
@@ -931,15 +986,183 @@ bool phase_has_taps(const Operator* op, int64_t residue) {
   return it != last && it->residue == residue;
 }
 
+// ConvTranspose1d outputs that no tap reaches hold the requantized bias.
+void fill_bias_only_outputs(const Operator* op, uint8_t* out_n) {
+  const ConvParams& p = op->params;
+  const int64_t lout = op->output_length;
+  for (int64_t o = 0; o < lout; ++o) {
+    if (phase_has_taps(op, (o + p.padding) % p.stride)) continue;
+    for (int64_t co = 0; co < p.out_channels; ++co) out_n[co * lout + o] = op->bias_only_output[co];
+  }
+}
+
+// dwconv1d path: output channels [co0, co1) of one batch item, all phases,
+// each output row finished while it is in cache. rows_offset selects the
+// copy of input_rows (the row table points into copy 0).
+void dwconv_channels(const Operator* op, size_t rows_offset, uint8_t* out_n, int64_t co0,
+                     int64_t co1) {
+  const ConvParams& p = op->params;
+  const int64_t cin_g = op->in_per_group, cout_g = op->out_per_group, lout = op->output_length;
+  const size_t out_step = static_cast<size_t>(p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1);
+  const RequantParams rq = {op->out_zero_point};
+  for (int64_t co = co0; co < co1; ++co) {
+    const int64_t g = co / cout_g;
+    for (size_t i = 0; i < op->phases.size(); ++i) {
+      const Phase& ph = op->phases[i];
+      if (ph.count == 0) continue;
+      const size_t taps_per_channel = static_cast<size_t>(cin_g) * ph.num_taps;
+      op->kernels->dwconv1d(static_cast<size_t>(ph.count), taps_per_channel,
+                            op->dw_row_table.data() + ph.dw_rows_offset + g * taps_per_channel,
+                            rows_offset,
+                            op->dw_weights.data() + ph.dw_weight_offset + co * taps_per_channel,
+                            op->quantized_bias[co], op->requant_scales[co],
+                            out_n + co * lout + ph.out_first, out_step, rq);
+    }
+  }
+}
+
+// conv1d path: one block of j (output j*stride + residue - padding of every
+// phase, so that the phases fill one stretch of output before the next) for
+// the output channels [ch0, ch1) of group g (ch0 a multiple of kConv1dNr).
+// staging: this thread's staging area (used when staging_stride != 0).
+void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8_t* staging,
+                  int64_t j0, int64_t g, int64_t ch0, int64_t ch1) {
+  const ConvParams& p = op->params;
+  const int64_t cin = p.in_channels, cin_g = op->in_per_group, cout_g = op->out_per_group;
+  const int64_t lout = op->output_length;
+  const int64_t out_step = p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1;
+  const RequantParams rq = {op->out_zero_point};
+  const int64_t j1 = j0 + op->j_block;
+  // The block's outputs: [o_first, o_last] (every phase with taps fills its
+  // positions in between).
+  int64_t o_first = lout, o_last = -1;
+  for (size_t i = 0; i < op->phases.size(); ++i) {
+    const Phase& ph = op->phases[i];
+    const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
+    const int64_t u_end = std::min<int64_t>(ph.count, j1 - ph.j_first);
+    if (u_begin >= u_end) continue;
+    o_first = std::min(o_first, ph.out_first + u_begin * out_step);
+    o_last = std::max(o_last, ph.out_first + (u_end - 1) * out_step);
+  }
+  if (o_first > o_last) return;
+  const size_t staging_stride = op->staging_stride;
+  const size_t a_row_stride = static_cast<size_t>(out_step == 1 ? p.stride * cin : cin) * sizeof(int16_t);
+  uint8_t* block_out = staging_stride != 0 ? staging - o_first : out_n;
+  const size_t c_col_stride = staging_stride != 0 ? staging_stride : static_cast<size_t>(lout);
+  const int64_t first_channel = g * cout_g + ch0;
+  const size_t nc = static_cast<size_t>(ch1 - ch0);
+  for (size_t i = 0; i < op->phases.size(); ++i) {
+    const Phase& ph = op->phases[i];
+    const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
+    const int64_t u_end = std::min<int64_t>(ph.count, j1 - ph.j_first);
+    if (u_begin >= u_end) continue;
+    const size_t a_tap_stride = static_cast<size_t>(ph.tap_row_step * cin) * sizeof(int16_t);
+    const size_t block_words = conv1d_packed_block_bytes(ph.kc, ph.ks) / sizeof(int32_t);
+    const int32_t* w = op->packed.data() + ph.packed_offset + g * ph.packed_group_stride +
+                       static_cast<size_t>(ch0) / kConv1dNr * block_words;
+    const char* a = reinterpret_cast<const char*>(rows + ph.row_first * cin + g * cin_g);
+    uint8_t* c = block_out + first_channel * c_col_stride + ph.out_first;
+    const int64_t tile_rows = static_cast<int64_t>(op->kernels->conv1d_mr);
+    for (int64_t u = u_begin; u < u_end; u += tile_rows) {
+      const size_t mr = static_cast<size_t>(std::min<int64_t>(tile_rows, u_end - u));
+      op->kernels->conv1d(mr, nc, ph.kc, ph.ks,
+                          reinterpret_cast<const int16_t*>(a + u * a_row_stride), a_row_stride,
+                          a_tap_stride, w, c + u * out_step, static_cast<size_t>(out_step),
+                          c_col_stride, rq);
+    }
+  }
+  if (staging_stride != 0) {
+    const size_t len = static_cast<size_t>(o_last - o_first + 1);
+    for (int64_t co = first_channel; co < first_channel + static_cast<int64_t>(nc); ++co) {
+      std::memcpy(out_n + co * lout + o_first, staging + co * staging_stride, len);
+    }
+  }
+}
+
+int64_t num_j_blocks(const Operator* op) {
+  return (op->j_end - op->j_begin + op->j_block - 1) / op->j_block;
+}
+
+uint8_t* staging_of(Operator* op, size_t thread) {
+  return op->staging_stride == 0
+             ? nullptr
+             : op->staging.data() + thread * op->staging_stride * static_cast<size_t>(op->params.out_channels);
+}
+
+// One whole batch item on one thread, with that thread's scratch copy.
+void run_batch_item(Operator* op, size_t thread, int64_t n) {
+  const ConvParams& p = op->params;
+  const int64_t cin = p.in_channels, cout = p.out_channels;
+  const uint8_t* x = op->input + n * cin * op->length;
+  uint8_t* out_n = op->output + n * cout * op->output_length;
+  const size_t rows_offset = op->batch_parallel ? thread * op->rows_stride : 0;
+  int16_t* rows = op->input_rows.data() + rows_offset;
+  if (op->channel_major) {
+    prepare_channel_rows(op, x, rows, 0, cin);
+    dwconv_channels(op, rows_offset, out_n, 0, cout);
+  } else {
+    prepare_rows(op, x, rows, 0, cin);
+    uint8_t* staging = staging_of(op, thread);
+    const int64_t j_blocks = num_j_blocks(op);
+    for (int64_t jb = 0; jb < j_blocks; ++jb) {
+      for (int64_t g = 0; g < p.groups; ++g) {
+        conv1d_block(op, rows, out_n, staging, op->j_begin + jb * op->j_block, g, 0, op->out_per_group);
+      }
+    }
+  }
+  if (op->has_bias_only_outputs) fill_bias_only_outputs(op, out_n);
+}
+
+// One batch item shared by the threads: the input preparation split over
+// input channels (plus the bias-only outputs as one more item), then the
+// tiles split over output blocks, groups and channel chunks.
+void run_batch_item_shared(Operator* op, int64_t n) {
+  const ConvParams& p = op->params;
+  const int64_t cin = p.in_channels, cout = p.out_channels;
+  const uint8_t* x = op->input + n * cin * op->length;
+  uint8_t* out_n = op->output + n * cout * op->output_length;
+  int16_t* rows = op->input_rows.data();
+  const int64_t prepare_items = (cin + op->prepare_chunk - 1) / op->prepare_chunk;
+  auto prepare = [&](size_t, size_t item) {
+    if (static_cast<int64_t>(item) == prepare_items) {
+      fill_bias_only_outputs(op, out_n);
+      return;
+    }
+    const int64_t c0 = static_cast<int64_t>(item) * op->prepare_chunk;
+    const int64_t c1 = std::min(cin, c0 + op->prepare_chunk);
+    if (op->channel_major) {
+      prepare_channel_rows(op, x, rows, c0, c1);
+    } else {
+      prepare_rows(op, x, rows, c0, c1);
+    }
+  };
+  parallel_for(static_cast<size_t>(prepare_items + (op->has_bias_only_outputs ? 1 : 0)), prepare,
+               op->threads);
+  if (op->channel_major) {
+    const int64_t chunk = op->channel_chunk;
+    auto compute = [&](size_t, size_t item) {
+      const int64_t co0 = static_cast<int64_t>(item) * chunk;
+      dwconv_channels(op, 0, out_n, co0, std::min(cout, co0 + chunk));
+    };
+    parallel_for(static_cast<size_t>((cout + chunk - 1) / chunk), compute, op->threads);
+  } else {
+    const int64_t chunk = op->channel_chunk, cout_g = op->out_per_group;
+    const int64_t chunks = (cout_g + chunk - 1) / chunk;
+    auto compute = [&](size_t thread, size_t item) {
+      const int64_t q = static_cast<int64_t>(item) % chunks;
+      const int64_t g = static_cast<int64_t>(item) / chunks % p.groups;
+      const int64_t jb = static_cast<int64_t>(item) / chunks / p.groups;
+      conv1d_block(op, rows, out_n, staging_of(op, thread), op->j_begin + jb * op->j_block, g,
+                   q * chunk, std::min(cout_g, (q + 1) * chunk));
+    };
+    parallel_for(static_cast<size_t>(num_j_blocks(op) * p.groups * chunks), compute, op->threads);
+  }
+}
+
 }  // namespace
 
 Status run(Operator* op) {
   if (!op->ready || (op->batch > 0 && op->input == nullptr)) return Status::kInvalidArgument;
-  const ConvParams& p = op->params;
-  const int64_t cin = p.in_channels, cout = p.out_channels;
-  const int64_t cin_g = op->in_per_group, cout_g = op->out_per_group;
-  const int64_t L = op->length, lout = op->output_length;
-  const int64_t out_step = p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1;
 #if QCONV_HAVE_XNNPACK
   if (op->backend == Backend::kXnnpack) {
     if (op->batch == 0) return Status::kOk;
@@ -949,94 +1172,19 @@ Status run(Operator* op) {
                                       op->xnnpack_output_padding, op->input, op->output, &ignored);
   }
 #endif
-  const KernelSet& kernels = *op->kernels;
-  const RequantParams rq = {op->out_zero_point};
-  int16_t* rows = op->input_rows.data();
   if (op->has_bias_only_outputs) {
-    for (int64_t co = 0; co < cout; ++co) {
+    for (int64_t co = 0; co < op->params.out_channels; ++co) {
       op->bias_only_output[co] = requantize_fp32_magic(op->quantized_bias[co],
                                                        op->requant_scales[co], op->out_zero_point);
     }
   }
-
-  for (int64_t n = 0; n < op->batch; ++n) {
-    const uint8_t* x = op->input + n * cin * L;
-    uint8_t* out_n = op->output + n * cout * lout;
-    if (op->channel_major) {
-      prepare_channel_rows(op, x, rows);
-      // Channel by channel, all phases: each output row is finished while
-      // it is in cache.
-      for (int64_t co = 0; co < cout; ++co) {
-        const int64_t g = co / cout_g;
-        for (size_t i = 0; i < op->phases.size(); ++i) {
-          const Phase& ph = op->phases[i];
-          if (ph.count == 0) continue;
-          const size_t taps_per_channel = static_cast<size_t>(cin_g) * ph.num_taps;
-          kernels.dwconv1d(static_cast<size_t>(ph.count), taps_per_channel,
-                           op->dw_row_table.data() + ph.dw_rows_offset + g * taps_per_channel, 0,
-                           op->dw_weights.data() + ph.dw_weight_offset + co * taps_per_channel,
-                           op->quantized_bias[co], op->requant_scales[co],
-                           out_n + co * lout + ph.out_first, static_cast<size_t>(out_step), rq);
-        }
-      }
-    } else {
-      prepare_rows(op, x, rows);
-      // Blocks of j (output j*stride + residue - padding of every phase), so
-      // that the phases fill one stretch of output before the next; one block
-      // when the packed weights are too big to sweep more than once.
-      const size_t a_row_stride = static_cast<size_t>(out_step == 1 ? p.stride * cin : cin) * sizeof(int16_t);
-      const size_t staging_stride = op->staging_stride;
-      for (int64_t j0 = op->j_begin; j0 < op->j_end; j0 += op->j_block) {
-        const int64_t j1 = j0 + op->j_block;
-        // The block's outputs: [o_first, o_last] (every phase with taps
-        // fills its positions in between).
-        int64_t o_first = lout, o_last = -1;
-        for (size_t i = 0; i < op->phases.size(); ++i) {
-          const Phase& ph = op->phases[i];
-          const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
-          const int64_t u_end = std::min<int64_t>(ph.count, j1 - ph.j_first);
-          if (u_begin >= u_end) continue;
-          o_first = std::min(o_first, ph.out_first + u_begin * out_step);
-          o_last = std::max(o_last, ph.out_first + (u_end - 1) * out_step);
-        }
-        if (o_first > o_last) continue;
-        uint8_t* block_out = staging_stride != 0 ? op->staging.data() - o_first : out_n;
-        const size_t c_col_stride = staging_stride != 0 ? staging_stride : static_cast<size_t>(lout);
-        for (size_t i = 0; i < op->phases.size(); ++i) {
-          const Phase& ph = op->phases[i];
-          const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
-          const int64_t u_end = std::min<int64_t>(ph.count, j1 - ph.j_first);
-          if (u_begin >= u_end) continue;
-          const size_t a_tap_stride = static_cast<size_t>(ph.tap_row_step * cin) * sizeof(int16_t);
-          for (int64_t g = 0; g < p.groups; ++g) {
-            const int32_t* w = op->packed.data() + ph.packed_offset + g * ph.packed_group_stride;
-            const char* a = reinterpret_cast<const char*>(rows + ph.row_first * cin + g * cin_g);
-            uint8_t* c = block_out + g * cout_g * c_col_stride + ph.out_first;
-            const int64_t tile_rows = static_cast<int64_t>(kernels.conv1d_mr);
-            for (int64_t u = u_begin; u < u_end; u += tile_rows) {
-              const size_t mr = static_cast<size_t>(std::min<int64_t>(tile_rows, u_end - u));
-              kernels.conv1d(mr, static_cast<size_t>(cout_g), ph.kc, ph.ks,
-                             reinterpret_cast<const int16_t*>(a + u * a_row_stride), a_row_stride,
-                             a_tap_stride, w, c + u * out_step, static_cast<size_t>(out_step),
-                             c_col_stride, rq);
-            }
-          }
-        }
-        if (staging_stride != 0) {
-          const size_t len = static_cast<size_t>(o_last - o_first + 1);
-          for (int64_t co = 0; co < cout; ++co) {
-            std::memcpy(out_n + co * lout + o_first, op->staging.data() + co * staging_stride, len);
-          }
-        }
-      }
-    }
-    if (op->has_bias_only_outputs) {
-      // ConvTranspose1d outputs that no tap reaches hold the requantized bias.
-      for (int64_t o = 0; o < lout; ++o) {
-        if (phase_has_taps(op, (o + p.padding) % p.stride)) continue;
-        for (int64_t co = 0; co < cout; ++co) out_n[co * lout + o] = op->bias_only_output[co];
-      }
-    }
+  if (op->threads <= 1) {
+    for (int64_t n = 0; n < op->batch; ++n) run_batch_item(op, 0, n);
+  } else if (op->batch_parallel) {
+    auto item = [op](size_t thread, size_t n) { run_batch_item(op, thread, static_cast<int64_t>(n)); };
+    parallel_for(static_cast<size_t>(op->batch), item, op->threads);
+  } else {
+    for (int64_t n = 0; n < op->batch; ++n) run_batch_item_shared(op, n);
   }
   return Status::kOk;
 }
@@ -1074,5 +1222,25 @@ Status set_backend(Operator* op, Backend backend, Error* error) {
 }
 
 const char* kernel_flavour() { return default_kernels().name; }
+
+Status set_num_threads(size_t threads, Error* error) {
+  if (threads < 1) {
+    if (error) error->message = "numThreads (0) must be >= 1";
+    return Status::kInvalidArgument;
+  }
+  if (!set_pool_threads(threads)) {
+    if (error) {
+      error->message = pool_threads_supported()
+                           ? "numThreads (" + num(static_cast<double>(threads)) + "): the system could not start the threads"
+                           : "numThreads (" + num(static_cast<double>(threads)) + ") must be 1: this build has no thread support";
+    }
+    return Status::kInvalidArgument;
+  }
+  return Status::kOk;
+}
+
+size_t num_threads() { return pool_threads(); }
+ThreadPlan thread_plan(const Operator* op) { return ThreadPlan{op->threads, op->batch_parallel}; }
+bool threads_supported() { return pool_threads_supported(); }
 
 }  // namespace qconv

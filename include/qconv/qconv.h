@@ -117,6 +117,24 @@ Status reshape(Operator* op, const InputDesc& input, int64_t requested_output_le
 Status setup(Operator* op, const uint8_t* input_data, uint8_t* output_data);
 Status run(Operator* op);
 
+// Threads for every operator's run(), the calling thread included (a
+// process-wide pool, like XNNPACK's pthreadpool). A run splits its work over
+// batch items, output blocks and channel tiles; the bytes are the same for
+// any number of threads. Small runs (about 1M multiply-adds or fewer) stay on
+// one thread. set_num_threads fails in builds without thread support (the
+// single-threaded wasm flavours) and takes effect at the next reshape. Not to
+// be called while another thread is inside run().
+Status set_num_threads(size_t threads, Error* error);
+size_t num_threads();
+bool threads_supported();
+// How the last reshape split run(): the threads it uses, and whether each
+// thread takes whole batch items (else the threads share each item's tiles).
+struct ThreadPlan {
+  size_t threads = 1;
+  bool batch_items = false;
+};
+ThreadPlan thread_plan(const Operator* op);
+
 // Which micro-kernel flavour this build runs by default: "wasmsimd" (the
 // SIMD128 kernels; natively they run through SIMDe) or "scalar".
 const char* kernel_flavour();

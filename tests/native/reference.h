@@ -173,6 +173,7 @@ struct ApiResult {
   int64_t output_length = -1;
   std::vector<uint8_t> output;
   std::string kernel_path;
+  qconv::ThreadPlan thread_plan;
 };
 
 // create -> set_weights -> set_output_quantization -> reshape -> setup -> run.
@@ -220,6 +221,7 @@ inline ApiResult run_api(const Case& c, qconv::Backend backend = qconv::Backend:
   st = qconv::reshape(op, in, c.requested_length, &lout, &error);
   if (st != qconv::Status::kOk) return failed(st, "reshape");
   r.output_length = lout;
+  r.thread_plan = qconv::thread_plan(op);
   // Pre-fill with a value so that unwritten outputs are likely to show.
   r.output.assign(static_cast<size_t>(c.batch * c.params.out_channels * lout), 0xA5);
   st = qconv::setup(op, c.input.empty() ? nullptr : c.input.data(),
