@@ -5,6 +5,12 @@
 // This layer checks JS types (TypeError) and shapes of JS values; the C++
 // core checks value ranges (RangeError) and writes the messages.
 
+import {
+  roundHalfEven, observeMinMax, observeMinMaxPerChannel, symmetricQInt8Params, affineQUInt8Params,
+  quantizeQInt8, float32Reciprocal, weightOutputChannels,
+} from './observers.mjs';
+import { floatConvTranspose1d, floatConv1d } from './float-conv.mjs';
+
 const VERSION = '0.1.0';
 
 // The smallest module using a v128 instruction: validates only where
@@ -156,6 +162,7 @@ export function createQconv(loadNativeModule) {
     #outZeroPoint = 0;
     #inputView = null;
     #outputView = null;
+    #inputQuantization = null;
 
     constructor(name, kind, args) {
       const mod = requireNative(name);
@@ -280,6 +287,19 @@ export function createQconv(loadNativeModule) {
       this.#outZeroPoint = handle.outputZeroPoint();
     }
 
+    // The input quantization this module expects ({ scale, zeroPoint }, set
+    // by fromFloat's calibration or by the caller), or null. Metadata only:
+    // forward always uses the input tensor's own scale and zero point.
+    get inputQuantization() {
+      this.#live('inputQuantization');
+      const q = this.#inputQuantization;
+      return q === null ? null : { scale: q.scale, zeroPoint: q.zeroPoint };
+    }
+    set inputQuantization(value) {
+      this.#live('inputQuantization');
+      this.#inputQuantization = parseActivationQParams(this.#name, 'inputQuantization', value);
+    }
+
     outputLength(inputLength, outputSize) {
       const handle = this.#live('outputLength');
       const what = `${this.#name}.outputLength`;
@@ -367,12 +387,164 @@ export function createQconv(loadNativeModule) {
     constructor(inChannels, outChannels, kernelSize, ...rest) {
       super('ConvTranspose1d', KIND_CONV_TRANSPOSE1D, [inChannels, outChannels, kernelSize, ...rest]);
     }
+
+    static fromFloat(options) {
+      return fromFloat(ConvTranspose1d, 'ConvTranspose1d', true, options);
+    }
   }
 
   class Conv1d extends QuantizedConvBase {
     constructor(inChannels, outChannels, kernelSize, ...rest) {
       super('Conv1d', KIND_CONV1D, [inChannels, outChannels, kernelSize, ...rest]);
     }
+
+    static fromFloat(options) {
+      return fromFloat(Conv1d, 'Conv1d', false, options);
+    }
+  }
+
+  // ---- fromFloat ----------------------------------------------------------
+  // torch's from_float with the qnnpack default weight observer (symmetric
+  // qint8 MinMax, per tensor) or its per-channel twin, and MinMax quint8
+  // activation observers (SEMANTICS §7).
+  function fromFloat(Module, name, transposed, options) {
+    const what = `${name}.fromFloat`;
+    requireNative(what);
+    if (!isOptionsObject(options)) {
+      throw new TypeError(`${what}: options must be an object { weight, bias?, inChannels, outChannels, kernelSize, ... }, got ${describe(options)}`);
+    }
+    const geometryKeys = transposed ? FROM_FLOAT_TRANSPOSED_GEOMETRY : FROM_FLOAT_CONV_GEOMETRY;
+    const known = [...geometryKeys, ...FROM_FLOAT_KEYS];
+    for (const key of Object.keys(options)) {
+      if (!known.includes(key)) {
+        throw new TypeError(`${what}: unknown option '${key}' (known: ${known.join(', ')})`);
+      }
+    }
+    if (options.weight === undefined) throw new TypeError(`${what}: weight (the float weights) is required`);
+    const weight = floatValues(what, 'weight', options.weight);
+    const bias = options.bias === undefined || options.bias === null
+      ? null : floatValues(what, 'bias', options.bias);
+    const qscheme = options.weightQScheme === undefined ? 'per_tensor' : options.weightQScheme;
+    if (typeof qscheme !== 'string') {
+      throw new TypeError(`${what}: weightQScheme must be a string, got ${describe(qscheme)}`);
+    }
+    if (qscheme !== 'per_tensor' && qscheme !== 'per_channel') {
+      throw new RangeError(`${what}: weightQScheme (${JSON.stringify(qscheme)}) must be 'per_tensor' or 'per_channel'`);
+    }
+    const explicitInput = options.input === undefined ? null : parseActivationQParams(what, 'input', options.input);
+    const explicitOutput = options.output === undefined ? null : parseActivationQParams(what, 'output', options.output);
+    const calibration = options.calibration === undefined || options.calibration === null
+      ? null : options.calibration;
+    if (calibration !== null && !Array.isArray(calibration)) {
+      throw new TypeError(`${what}: calibration must be an array of { data, shape } batches, got ${describe(calibration)}`);
+    }
+
+    const geometry = { bias: bias !== null };
+    for (const key of geometryKeys.slice(3)) {
+      if (options[key] !== undefined) geometry[key] = options[key];
+    }
+    const m = new Module(options.inChannels, options.outChannels, options.kernelSize, geometry);
+    try {
+      const { inChannels, outChannels, kernelSize, groups } = m;
+      const weightShape = transposed
+        ? [inChannels, outChannels / groups, kernelSize] : [outChannels, inChannels / groups, kernelSize];
+      const weightSize = weightShape[0] * weightShape[1] * weightShape[2];
+      if (weight.length !== weightSize) {
+        throw new RangeError(`${what}: weight has ${weight.length} elements but its shape [${weightShape}] needs ${weightSize}`);
+      }
+      if (bias !== null && bias.length !== outChannels) {
+        throw new RangeError(`${what}: bias has ${bias.length} elements but outChannels is ${outChannels}`);
+      }
+      let qweight;
+      if (qscheme === 'per_tensor') {
+        const range = observeMinMax(null, weight);
+        const { scale } = symmetricQInt8Params(range.min, range.max);
+        const inverse = float32Reciprocal(scale);
+        qweight = { data: quantizeQInt8(weight, () => inverse), scale, zeroPoint: 0 };
+      } else {
+        const channelOf = weightOutputChannels(transposed, inChannels, outChannels, groups, kernelSize);
+        const params = observeMinMaxPerChannel(weight, channelOf, outChannels)
+          .map((r) => symmetricQInt8Params(r.min, r.max));
+        const inverses = params.map((p) => float32Reciprocal(p.scale));
+        qweight = {
+          data: quantizeQInt8(weight, (i) => inverses[channelOf[i]]),
+          scale: params.map((p) => p.scale),
+          zeroPoint: 0,
+        };
+      }
+      m.setWeightBias(qweight, bias);
+
+      let observed = null;
+      if (calibration !== null) observed = calibrate(what, m, transposed, weight, bias, calibration);
+      // Explicit qparams win over observed ones.
+      const output = explicitOutput ?? (observed === null ? null : observed.output);
+      if (output !== null) {
+        m.scale = output.scale;
+        m.zeroPoint = output.zeroPoint;
+      }
+      m.inputQuantization = explicitInput ?? (observed === null ? null : observed.input);
+      return m;
+    } catch (e) {
+      m.dispose();
+      throw e;
+    }
+  }
+
+  // Runs the float module over the calibration batches and MinMax-observes
+  // its inputs (as a QuantStub would) and outputs (activation_post_process).
+  function calibrate(what, m, transposed, weight, bias, calibration) {
+    const geometry = {
+      inChannels: m.inChannels, outChannels: m.outChannels, kernelSize: m.kernelSize, stride: m.stride,
+      padding: m.padding, dilation: m.dilation, groups: m.groups, paddingMode: m.paddingMode, outLength: 0,
+    };
+    let inputRange = null, outputRange = null;
+    for (let b = 0; b < calibration.length; b++) {
+      const name = `calibration[${b}]`;
+      const batch = calibration[b];
+      if (batch === null || typeof batch !== 'object' || Array.isArray(batch)) {
+        throw new TypeError(`${what}: ${name} must be an object { data: Float32Array | number[], shape: [N, C, L] or [C, L] }, got ${describe(batch)}`);
+      }
+      const dims = checkShape(what, `${name}.shape`, batch.shape);
+      if (dims.length !== 2 && dims.length !== 3) {
+        throw new RangeError(`${what}: ${name}.shape ([${dims}]) must be [N, C, L] or [C, L], got ${dims.length} dimensions`);
+      }
+      const [n, c, length] = dims.length === 2 ? [1, ...dims] : dims;
+      if (c !== m.inChannels) {
+        throw new RangeError(`${what}: ${name}.shape ([${dims}]) has ${c} channels but inChannels is ${m.inChannels}`);
+      }
+      if (batch.data === undefined) throw new TypeError(`${what}: ${name}.data is required`);
+      const x = floatValues(what, `${name}.data`, batch.data);
+      if (x.length !== n * c * length) {
+        throw new RangeError(`${what}: ${name}.data has ${x.length} elements but shape [${dims}] needs ${n * c * length}`);
+      }
+      try {
+        geometry.outLength = m.outputLength(length);
+      } catch (e) {
+        throw new RangeError(`${what}: ${name}: ${e.message}`);
+      }
+      if (geometry.outLength > MAX_CALIBRATION_ROW) {
+        throw new RangeError(`${what}: ${name}: the output length (${geometry.outLength}) is beyond the float calibration forward's limit (${MAX_CALIBRATION_ROW})`);
+      }
+      if (n === 0) continue;  // torch's observers skip empty tensors
+      inputRange = observeMinMax(inputRange, x);
+      const observeRow = (row) => { outputRange = observeMinMax(outputRange, row); };
+      if (transposed) floatConvTranspose1d(x, n, length, weight, bias, geometry, observeRow);
+      else floatConv1d(x, n, length, weight, bias, geometry, observeRow);
+    }
+    if (inputRange === null) {
+      throw new RangeError(`${what}: calibration has no values to observe (${calibration.length} batches, all empty)`);
+    }
+    const input = affineQUInt8Params(inputRange.min, inputRange.max);
+    const output = affineQUInt8Params(outputRange.min, outputRange.max);
+    // A range wider than float32 (or an output that overflows it) gives an
+    // infinite scale, which no module accepts.
+    if (input.scale === Infinity) {
+      throw new RangeError(`${what}: the calibration inputs span [${inputRange.min}, ${inputRange.max}], too wide for a float32 scale`);
+    }
+    if (output.scale === Infinity) {
+      throw new RangeError(`${what}: the float outputs on the calibration data span [${outputRange.min}, ${outputRange.max}], beyond float32 range`);
+    }
+    return { input, output };
   }
 
   return {
@@ -435,6 +607,50 @@ function parseConstructorArgs(name, transposed, args) {
   p.paddingModeName = mode;
   p.paddingMode = mode === 'reflect' ? 1 : 0;
   return p;
+}
+
+// Output values per row the float calibration forward keeps in memory (float64).
+const MAX_CALIBRATION_ROW = 2 ** 26;
+const FROM_FLOAT_TRANSPOSED_GEOMETRY = ['inChannels', 'outChannels', 'kernelSize',
+  'stride', 'padding', 'outputPadding', 'groups', 'dilation', 'paddingMode'];
+const FROM_FLOAT_CONV_GEOMETRY = ['inChannels', 'outChannels', 'kernelSize',
+  'stride', 'padding', 'dilation', 'groups', 'paddingMode'];
+const FROM_FLOAT_KEYS = ['weight', 'bias', 'weightQScheme', 'input', 'output', 'calibration'];
+
+// Float32Array, or an array of numbers (rounded to float32): every value
+// must be finite as a float32.
+function floatValues(owner, name, values) {
+  let floats;
+  if (values instanceof Float32Array) {
+    floats = values;
+  } else if (Array.isArray(values)) {
+    for (let i = 0; i < values.length; i++) {
+      if (typeof values[i] !== 'number') {
+        throw new TypeError(`${owner}: ${name}[${i}] must be a number, got ${describe(values[i])}`);
+      }
+    }
+    floats = Float32Array.from(values);
+  } else {
+    throw new TypeError(`${owner}: ${name} must be a Float32Array or an array of numbers, got ${describe(values)}`);
+  }
+  for (let i = 0; i < floats.length; i++) {
+    if (!Number.isFinite(floats[i])) {
+      const given = Array.isArray(values) ? values[i] : floats[i];
+      throw new RangeError(`${owner}: ${name}[${i}] (${given}) must be finite as a float32`);
+    }
+  }
+  return floats;
+}
+
+// An activation's { scale, zeroPoint } (quint8), or null. Other properties
+// are ignored, so a QTensor can be passed.
+function parseActivationQParams(owner, name, value) {
+  if (value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
+    throw new TypeError(`${owner}: ${name} must be an object { scale, zeroPoint } or null, got ${describe(value)}`);
+  }
+  checkQuantization(owner, `${name}.scale`, `${name}.zeroPoint`, value.scale, value.zeroPoint);
+  return { scale: value.scale, zeroPoint: value.zeroPoint };
 }
 
 function isOptionsObject(v) {
@@ -549,18 +765,12 @@ function statusError(status, message) {
   return new Error(message || `qconv-wasm: internal status ${status}`);
 }
 
-// Round half to even, for a number that is already a float32 value.
-function roundHalfEven(x) {
-  const r = Math.round(x);  // half rounds up
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 function describe(v) {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'bigint') return `${v}n (a BigInt)`;
-  if (typeof v === 'number') return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v === 'function') return 'a function';
   if (typeof v === 'symbol') return `${v.toString()} (a Symbol)`;
   if (Array.isArray(v)) {

@@ -73,6 +73,49 @@ export interface WeightInfo {
   qscheme: 'per_tensor_affine' | 'per_channel_affine';
 }
 
+/** The quantization of a quint8 activation (per-tensor affine). */
+export interface ActivationQuantization {
+  /** Finite, > 0, a normal float32. */
+  scale: number;
+  /** An integer in [0, 255]. */
+  zeroPoint: number;
+}
+
+/** Float input for calibration: [N, inChannels, L] or [inChannels, L], C order. */
+export interface CalibrationBatch {
+  data: Float32Array | number[];
+  shape: number[];
+}
+
+/** fromFloat's options besides the geometry (see ConvTranspose1d.fromFloat). */
+export interface FromFloatOptions {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: Size1d;
+  /** Float weights in PyTorch's layout, C order; finite as float32. */
+  weight: Float32Array | number[];
+  /** outChannels float values kept as they are; null or absent: no bias. */
+  bias?: Float32Array | number[] | null;
+  /**
+   * 'per_tensor' (default, the qnnpack qconfig's weight observer) or 'per_channel':
+   * symmetric qint8 MinMax, one scale per output channel.
+   */
+  weightQScheme?: 'per_tensor' | 'per_channel';
+  /** Explicit input qparams (inputQuantization); win over calibration. */
+  input?: ActivationQuantization | null;
+  /** Explicit output qparams (scale, zeroPoint); win over calibration. */
+  output?: ActivationQuantization | null;
+  /**
+   * Float input batches: the float module runs over them and MinMax observers
+   * (quint8, affine) on its inputs and outputs give inputQuantization and the
+   * output scale and zero point.
+   */
+  calibration?: CalibrationBatch[] | null;
+}
+
+export interface ConvTranspose1dFromFloatOptions extends FromFloatOptions, Omit<ConvTranspose1dOptions, 'bias'> {}
+export interface Conv1dFromFloatOptions extends FromFloatOptions, Omit<Conv1dOptions, 'bias'> {}
+
 declare abstract class QuantizedConv1dBase {
   readonly inChannels: number;
   readonly outChannels: number;
@@ -88,6 +131,11 @@ declare abstract class QuantizedConv1dBase {
   scale: number;
   /** Output zero point: an integer in [0, 255]. */
   zeroPoint: number;
+  /**
+   * The input quantization the module expects (set by fromFloat or by you), or
+   * null (the default). Metadata: forward uses the input tensor's own qparams.
+   */
+  inputQuantization: ActivationQuantization | null;
   setWeightBias(weight: QuantizedWeight, bias: Float32Array | number[] | null): void;
   weight(): WeightInfo;
   bias(): Float32Array | null;
@@ -115,6 +163,13 @@ export class ConvTranspose1d extends QuantizedConv1dBase {
     bias?: boolean, dilation?: Size1d, paddingMode?: 'zeros');
   readonly outputPadding: number;
   /**
+   * nnq.ConvTranspose1d.from_float with MinMax observers: weight [inChannels,
+   * outChannels / groups, kernelSize] quantized to symmetric qint8 (per tensor or per
+   * output channel), float bias kept, output qparams from `output` or `calibration`
+   * (else 1.0 / 0).
+   */
+  static fromFloat(options: ConvTranspose1dFromFloatOptions): ConvTranspose1d;
+  /**
    * input: [N, inChannels, L] or [inChannels, L]. outputSize: [L_out] or one entry per input
    * dimension (only the last is used); it overrides outputPadding.
    */
@@ -137,6 +192,8 @@ export class Conv1d extends QuantizedConv1dBase {
   constructor(inChannels: number, outChannels: number, kernelSize: Size1d,
     stride?: Size1d, padding?: Size1d, dilation?: Size1d, groups?: number,
     bias?: boolean, paddingMode?: 'zeros' | 'reflect');
+  /** nnq.Conv1d.from_float with MinMax observers; weight [outChannels, inChannels / groups, kernelSize]. */
+  static fromFloat(options: Conv1dFromFloatOptions): Conv1d;
   /** input: [N, inChannels, L] or [inChannels, L]. */
   forward(input: QTensor): QTensor;
   outputLength(inputLength: number): number;

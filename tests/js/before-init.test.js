@@ -6,6 +6,8 @@ test('calls before init() throw an Error naming init()', () => {
   const calls = [
     () => new q.ConvTranspose1d(1, 1, 1),
     () => new q.Conv1d(1, 1, 1),
+    () => q.ConvTranspose1d.fromFloat({ inChannels: 1, outChannels: 1, kernelSize: 1, weight: [1] }),
+    () => q.Conv1d.fromFloat({ inChannels: 1, outChannels: 1, kernelSize: 1, weight: [1] }),
     () => q.quantizePerTensor([1], [1], 1, 0),
     () => q.dequantize({ data: new Uint8Array(1), shape: [1], scale: 1, zeroPoint: 0 }),
   ];

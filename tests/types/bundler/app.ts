@@ -1,7 +1,10 @@
 // Type check (moduleResolution "bundler"): the API as a browser app written
 // in TypeScript uses it, importing 'qconv-wasm' by its package name.
 import { init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize, memoryStats, version } from 'qconv-wasm';
-import type { InitInfo, InitOptions, QTensor, QuantizedWeight, WeightInfo, MemoryStats } from 'qconv-wasm';
+import type {
+  InitInfo, InitOptions, QTensor, QuantizedWeight, WeightInfo, MemoryStats, ActivationQuantization,
+  CalibrationBatch, ConvTranspose1dFromFloatOptions,
+} from 'qconv-wasm';
 import qconv from 'qconv-wasm';
 
 export async function run(): Promise<QTensor> {
@@ -26,12 +29,24 @@ export async function run(): Promise<QTensor> {
   const down = new qconv.Conv1d(16, 16, 3, 2, 1, 1, 1, true, 'reflect');
   down.setWeightBias({ data: new Int8Array(16 * 16 * 3), scale: Array(16).fill(0.01), zeroPoint: 0 }, null);
   const h = down.forward(x);
+  const calibration: CalibrationBatch[] = [{ data: new Float32Array(16 * 12), shape: [16, 12] }];
+  const fromFloatOptions: ConvTranspose1dFromFloatOptions = {
+    inChannels: 16, outChannels: 33, kernelSize: 3, stride: 2, weight: new Float32Array(16 * 33 * 3),
+    bias: null, weightQScheme: 'per_channel', calibration,
+  };
+  const up = ConvTranspose1d.fromFloat(fromFloatOptions);
+  const expected: ActivationQuantization | null = up.inputQuantization;
+  up.inputQuantization = { scale: 0.1, zeroPoint: 128 };
+  const down2 = Conv1d.fromFloat({
+    inChannels: 16, outChannels: 16, kernelSize: 3, paddingMode: 'reflect', padding: 1, weight: [0.5],
+    output: { scale: 0.5, zeroPoint: 0 },
+  });
   const stats: MemoryStats = memoryStats();
   // @ts-expect-error Conv1d.forward takes no outputSize
   down.forward(x, [10]);
   m.dispose();
   down[Symbol.dispose]();
   console.log(flavour, simd, outLength, perChannel, bias, floats.length, h.shape, stats.liveModules, version,
-    Conv1d.name);
+    Conv1d.name, expected, down2.scale);
   return y;
 }
