@@ -10,6 +10,7 @@ import {
   quantizeQInt8, float32Reciprocal, weightOutputChannels,
 } from './observers.mjs';
 import { floatConvTranspose1d, floatConv1d } from './float-conv.mjs';
+import { encodeModuleFile, decodeModuleFile } from './format.mjs';
 
 const VERSION = '0.1.0';
 
@@ -378,6 +379,28 @@ export function createQconv(loadNativeModule) {
     }
 
     get disposed() { return this.#handle === null; }
+
+    // The module as bytes (docs/FORMAT.md); the class's static load() reads them.
+    save() {
+      this.#live('save');
+      return encodeModuleFile(`${this.#name}.save`, {
+        kind: this.#name,
+        inChannels: this.inChannels,
+        outChannels: this.outChannels,
+        kernelSize: this.kernelSize,
+        stride: this.stride,
+        padding: this.padding,
+        outputPadding: this.#transposed ? this.outputPadding : 0,
+        dilation: this.dilation,
+        groups: this.groups,
+        paddingMode: this.paddingMode,
+        scale: this.scale,
+        zeroPoint: this.zeroPoint,
+        inputQuantization: savedInputQuantization(this),
+        weight: this.weight(),
+        bias: this.bias(),
+      });
+    }
   }
   if (typeof Symbol.dispose === 'symbol') {
     QuantizedConvBase.prototype[Symbol.dispose] = function dispose() { this.dispose(); };
@@ -391,6 +414,7 @@ export function createQconv(loadNativeModule) {
     static fromFloat(options) {
       return fromFloat(ConvTranspose1d, 'ConvTranspose1d', true, options);
     }
+    static load(bytes) { return loadModule(this, ConvTranspose1d, 'ConvTranspose1d', bytes); }
   }
 
   class Conv1d extends QuantizedConvBase {
@@ -401,6 +425,7 @@ export function createQconv(loadNativeModule) {
     static fromFloat(options) {
       return fromFloat(Conv1d, 'Conv1d', false, options);
     }
+    static load(bytes) { return loadModule(this, Conv1d, 'Conv1d', bytes); }
   }
 
   // ---- fromFloat ----------------------------------------------------------
@@ -545,6 +570,49 @@ export function createQconv(loadNativeModule) {
       throw new RangeError(`${what}: the float outputs on the calibration data span [${outputRange.min}, ${outputRange.max}], beyond float32 range`);
     }
     return { input, output };
+  }
+
+  // A module from save()'s bytes. `cls` is the class load() was called on
+  // (a subclass builds an instance of itself); base: ConvTranspose1d or Conv1d,
+  // and its name spelled out (minifiers rename classes).
+  function loadModule(cls, base, name, bytes) {
+    const what = `${name}.load`;
+    requireNative(what);
+    let view;
+    if (bytes instanceof Uint8Array) {
+      view = bytes;
+    } else if (bytes instanceof ArrayBuffer) {
+      // A detached buffer (byteLength 0) cannot be viewed: it holds no bytes.
+      view = bytes.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(bytes);
+    } else {
+      throw new TypeError(`${what}: bytes must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
+    }
+    const d = decodeModuleFile(what, view, name);
+    const options = {
+      stride: d.stride, padding: d.padding, dilation: d.dilation, groups: d.groups,
+      bias: d.bias !== null, paddingMode: d.paddingMode,
+    };
+    if (base === ConvTranspose1d) options.outputPadding = d.outputPadding;
+    const Cls = typeof cls === 'function' && (cls === base || cls.prototype instanceof base) ? cls : base;
+    let m;
+    try {
+      m = new Cls(d.inChannels, d.outChannels, d.kernelSize, options);
+    } catch (e) {
+      throw storedValueError(what, e);
+    }
+    try {
+      m.setWeightBias(d.weight, d.bias);
+      m.scale = d.scale;
+      m.zeroPoint = d.zeroPoint;
+      // Stored by builds that have the property; restored where it can be set.
+      if (d.inputQuantization !== null && hasSetter(m, 'inputQuantization')) {
+        m.inputQuantization = d.inputQuantization;
+      }
+    } catch (e) {
+      m.dispose();
+      throw storedValueError(what, e);
+    }
+    return m;
   }
 
   return {
@@ -756,6 +824,26 @@ function parseWeightQParams(what, scale, zeroPoint) {
 
 function isArrayLike(v) {
   return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+}
+
+// A value the bytes hold that the module rejects is a bad value of the
+// bytes argument: a RangeError naming load and quoting the module's message.
+function storedValueError(what, e) {
+  if (!(e instanceof TypeError || e instanceof RangeError)) return e;
+  return new RangeError(`${what}: the bytes hold a value the module rejects: ${e.message}`);
+}
+
+function savedInputQuantization(m) {
+  const q = 'inputQuantization' in m ? m.inputQuantization : null;
+  return q === null || q === undefined ? null : { scale: q.scale, zeroPoint: q.zeroPoint };
+}
+
+function hasSetter(object, key) {
+  for (let o = object; o !== null; o = Object.getPrototypeOf(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, key);
+    if (d) return typeof d.set === 'function' || d.writable === true;
+  }
+  return false;
 }
 
 function statusError(status, message) {

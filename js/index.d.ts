@@ -139,6 +139,11 @@ declare abstract class QuantizedConv1dBase {
   setWeightBias(weight: QuantizedWeight, bias: Float32Array | number[] | null): void;
   weight(): WeightInfo;
   bias(): Float32Array | null;
+  /**
+   * The module as bytes in the versioned format of docs/FORMAT.md (geometry, weights, bias,
+   * output quantization, a CRC-32); ConvTranspose1d.load / Conv1d.load read them back.
+   */
+  save(): Uint8Array;
   /** Frees the module's wasm memory; later calls throw. */
   dispose(): void;
   [Symbol.dispose](): void;
@@ -175,6 +180,12 @@ export class ConvTranspose1d extends QuantizedConv1dBase {
    */
   forward(input: QTensor, outputSize?: number[]): QTensor;
   outputLength(inputLength: number, outputSize?: number | number[]): number;
+  /**
+   * A module from save()'s bytes. Truncated, corrupt (checksum), newer-version or
+   * inconsistent bytes, or a saved Conv1d, throw a RangeError saying which; a value
+   * that is neither a Uint8Array nor an ArrayBuffer, a TypeError.
+   */
+  static load(bytes: Uint8Array | ArrayBuffer): ConvTranspose1d;
 }
 
 export interface Conv1dOptions {
@@ -197,6 +208,8 @@ export class Conv1d extends QuantizedConv1dBase {
   /** input: [N, inChannels, L] or [inChannels, L]. */
   forward(input: QTensor): QTensor;
   outputLength(inputLength: number): number;
+  /** A module from save()'s bytes; errors as ConvTranspose1d.load. */
+  static load(bytes: Uint8Array | ArrayBuffer): Conv1d;
 }
 
 declare const qconv: {

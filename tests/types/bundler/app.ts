@@ -42,9 +42,14 @@ export async function run(): Promise<QTensor> {
     output: { scale: 0.5, zeroPoint: 0 },
   });
   const stats: MemoryStats = memoryStats();
+  const saved: Uint8Array = m.save();
+  const reloaded: ConvTranspose1d = ConvTranspose1d.load(saved);
+  const reloadedConv: Conv1d = qconv.Conv1d.load(down.save().buffer as ArrayBuffer);
   // @ts-expect-error Conv1d.forward takes no outputSize
   down.forward(x, [10]);
   m.dispose();
+  reloaded.dispose();
+  reloadedConv.dispose();
   down[Symbol.dispose]();
   console.log(flavour, simd, outLength, perChannel, bias, floats.length, h.shape, stats.liveModules, version,
     Conv1d.name, expected, down2.scale);

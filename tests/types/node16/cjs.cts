@@ -6,6 +6,8 @@ async function main(): Promise<number[]> {
   await qconv.init();
   const m = new qconv.Conv1d(16, 16, 3, { stride: 2, padding: 1, paddingMode: 'reflect' });
   const y = m.forward(qconv.quantizePerTensor(new Float32Array(16 * 12), [16, 12], 0.1, 128));
+  const copy: qconv.Conv1d = qconv.Conv1d.load(m.save());
+  copy.dispose();
   m.dispose();
   const f = qconv.Conv1d.fromFloat({ inChannels: 1, outChannels: 2, kernelSize: 1, weight: [-1, 0.5],
     calibration: [{ data: [1, 2, 3], shape: [1, 3] }] });
