@@ -26,12 +26,18 @@ export async function run(): Promise<QTensor> {
   const down = new qconv.Conv1d(16, 16, 3, 2, 1, 1, 1, true, 'reflect');
   down.setWeightBias({ data: new Int8Array(16 * 16 * 3), scale: Array(16).fill(0.01), zeroPoint: 0 }, null);
   const h = down.forward(x);
+  const same = new Conv1d(16, 16, 4, { padding: 'same', dilation: 2 });
+  const samePadding: number | 'same' | 'valid' = same.padding;
+  const valid = new Conv1d(16, 16, 3, 1, 'valid');
+  const transposedPadding: number = m.padding;
   const stats: MemoryStats = memoryStats();
   // @ts-expect-error Conv1d.forward takes no outputSize
   down.forward(x, [10]);
   m.dispose();
   down[Symbol.dispose]();
+  same.dispose();
+  valid.dispose();
   console.log(flavour, simd, outLength, perChannel, bias, floats.length, h.shape, stats.liveModules, version,
-    Conv1d.name);
+    Conv1d.name, samePadding, transposedPadding);
   return y;
 }
