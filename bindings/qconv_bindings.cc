@@ -55,9 +55,11 @@ class NativeConv {
     std::free(output_);
   }
 
+  // padding_same: Conv1d's padding='same' (the core resolves it; `padding`
+  // is then ignored). padding='valid' arrives as padding 0.
   int create(int kind, double in_channels, double out_channels, double kernel_size, double stride,
-             double padding, double output_padding, double dilation, double groups, bool bias,
-             int padding_mode) {
+             double padding, bool padding_same, double output_padding, double dilation,
+             double groups, bool bias, int padding_mode) {
     qconv::ConvParams p;
     p.kind = static_cast<qconv::OperatorKind>(kind);
     p.in_channels = to_int64(in_channels);
@@ -65,6 +67,7 @@ class NativeConv {
     p.kernel_size = to_int64(kernel_size);
     p.stride = to_int64(stride);
     p.padding = to_int64(padding);
+    p.padding_same = padding_same;
     p.output_padding = to_int64(output_padding);
     p.dilation = to_int64(dilation);
     p.groups = to_int64(groups);

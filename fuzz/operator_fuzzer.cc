@@ -110,6 +110,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   p.kernel_size = size_value(fdp, 1, 9);
   p.stride = size_value(fdp, 1, 6);
   p.padding = size_value(fdp, 0, 6);
+  // Conv1d's asymmetric padding: PyTorch's 'same', or any padding after the
+  // input (rarely on ConvTranspose1d, which must reject both).
+  const bool conv = p.kind == OperatorKind::kConv1d;
+  const int asymmetric = fdp.ConsumeIntegralInRange<int>(0, conv ? 5 : 31);
+  if (asymmetric == 0) p.padding_same = true;
+  if (asymmetric == 1) p.padding_right = size_value(fdp, 0, 6);
+  if (p.padding_same && conv && fdp.ConsumeIntegralInRange<int>(0, 3) != 0) p.stride = 1;
   p.output_padding = p.kind == OperatorKind::kConvTranspose1d ? size_value(fdp, 0, 5) : 0;
   p.dilation = size_value(fdp, 1, 4);
   p.bias = fdp.ConsumeBool();

@@ -172,7 +172,7 @@ export function createQconv(loadNativeModule) {
       const p = parseConstructorArgs(name, this.#transposed, args);
       const handle = new mod.NativeConv();
       const status = handle.create(kind, p.inChannels, p.outChannels, p.kernelSize, p.stride,
-        p.padding, p.outputPadding, p.dilation, p.groups, p.bias, p.paddingMode);
+        p.padding, p.paddingSame, p.outputPadding, p.dilation, p.groups, p.bias, p.paddingMode);
       if (status !== 0) {
         const message = handle.lastError();
         handle.delete();
@@ -188,7 +188,8 @@ export function createQconv(loadNativeModule) {
         outChannels: { value: p.outChannels, enumerable: true },
         kernelSize: { value: p.kernelSize, enumerable: true },
         stride: { value: p.stride, enumerable: true },
-        padding: { value: p.padding, enumerable: true },
+        // 'same' or 'valid' as given (PyTorch's m.padding is the string too).
+        padding: { value: p.paddingName ?? p.padding, enumerable: true },
         dilation: { value: p.dilation, enumerable: true },
         groups: { value: p.groups, enumerable: true },
         paddingMode: { value: p.paddingModeName, enumerable: true },
@@ -520,7 +521,8 @@ export function createQconv(loadNativeModule) {
   function calibrate(what, m, transposed, weight, bias, calibration) {
     const geometry = {
       inChannels: m.inChannels, outChannels: m.outChannels, kernelSize: m.kernelSize, stride: m.stride,
-      padding: m.padding, dilation: m.dilation, groups: m.groups, paddingMode: m.paddingMode, outLength: 0,
+      padding: leadingPadding(m), dilation: m.dilation, groups: m.groups, paddingMode: m.paddingMode,
+      outLength: 0,
     };
     let inputRange = null, outputRange = null;
     for (let b = 0; b < calibration.length; b++) {
@@ -655,7 +657,7 @@ function parseConstructorArgs(name, transposed, args) {
     outChannels: sizeArg(name, 'outChannels', outChannels),
     kernelSize: sizeArg(name, 'kernelSize', kernelSize),
     stride: sizeArg(name, 'stride', values.stride),
-    padding: sizeArg(name, 'padding', values.padding),
+    ...paddingArg(name, transposed, values.padding),
     outputPadding: transposed ? sizeArg(name, 'outputPadding', values.outputPadding) : 0,
     dilation: sizeArg(name, 'dilation', values.dilation),
     groups: sizeArg(name, 'groups', values.groups),
@@ -719,6 +721,36 @@ function parseActivationQParams(owner, name, value) {
   }
   checkQuantization(owner, `${name}.scale`, `${name}.zeroPoint`, value.scale, value.zeroPoint);
   return { scale: value.scale, zeroPoint: value.zeroPoint };
+}
+
+const PADDING_STRINGS = ['same', 'valid'];
+
+// The padding before the input: 'same' puts the smaller half of
+// dilation*(kernelSize-1) there (torch's split), 'valid' none.
+function leadingPadding(m) {
+  if (m.padding === 'valid') return 0;
+  if (m.padding === 'same') return Math.floor(m.dilation * (m.kernelSize - 1) / 2);
+  return m.padding;
+}
+
+// padding: an integer (or a one-element array), or for Conv1d PyTorch's
+// 'same' (the core splits dilation*(kernelSize-1); stride 1 only) or
+// 'valid' (no padding).
+function paddingArg(name, transposed, value) {
+  if (typeof value === 'string') {
+    if (transposed) {
+      // torch.nn.ConvTranspose1d stores a string but fails at forward with a TypeError.
+      throw new TypeError(`${name}: padding must be an integer (ConvTranspose1d takes no 'same' or 'valid'; torch.nn.ConvTranspose1d fails on them with a TypeError at forward), got ${describe(value)}`);
+    }
+    if (!PADDING_STRINGS.includes(value)) {
+      throw new RangeError(`${name}: padding (${describe(value)}) must be an integer, 'same' or 'valid'`);
+    }
+    return { padding: 0, paddingSame: value === 'same', paddingName: value };
+  }
+  if (!transposed && typeof value !== 'number' && !Array.isArray(value)) {
+    throw new TypeError(`${name}: padding must be an integer, 'same' or 'valid', got ${describe(value)}`);
+  }
+  return { padding: sizeArg(name, 'padding', value), paddingSame: false, paddingName: null };
 }
 
 function isOptionsObject(v) {

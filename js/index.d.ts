@@ -54,6 +54,13 @@ export function memoryStats(): MemoryStats;
 
 export type Size1d = number | [number];
 
+/**
+ * Conv1d's padding as torch.nn.Conv1d takes it: an integer (both sides), 'valid' (none) or
+ * 'same' (output as long as the input; stride 1 only; dilation*(kernelSize-1) split with the
+ * larger half after the input).
+ */
+export type Conv1dPadding = Size1d | 'same' | 'valid';
+
 export interface QuantizedWeight {
   /** int8 values in PyTorch's layout, C order. */
   data: Int8Array;
@@ -121,7 +128,6 @@ declare abstract class QuantizedConv1dBase {
   readonly outChannels: number;
   readonly kernelSize: number;
   readonly stride: number;
-  readonly padding: number;
   readonly dilation: number;
   readonly groups: number;
   readonly paddingMode: string;
@@ -166,6 +172,7 @@ export class ConvTranspose1d extends QuantizedConv1dBase {
   constructor(inChannels: number, outChannels: number, kernelSize: Size1d,
     stride?: Size1d, padding?: Size1d, outputPadding?: Size1d, groups?: number,
     bias?: boolean, dilation?: Size1d, paddingMode?: 'zeros');
+  readonly padding: number;
   readonly outputPadding: number;
   /**
    * nnq.ConvTranspose1d.from_float with MinMax observers: weight [inChannels,
@@ -190,7 +197,7 @@ export class ConvTranspose1d extends QuantizedConv1dBase {
 
 export interface Conv1dOptions {
   stride?: Size1d;
-  padding?: Size1d;
+  padding?: Conv1dPadding;
   dilation?: Size1d;
   groups?: number;
   bias?: boolean;
@@ -201,10 +208,12 @@ export interface Conv1dOptions {
 export class Conv1d extends QuantizedConv1dBase {
   constructor(inChannels: number, outChannels: number, kernelSize: Size1d, options?: Conv1dOptions);
   constructor(inChannels: number, outChannels: number, kernelSize: Size1d,
-    stride?: Size1d, padding?: Size1d, dilation?: Size1d, groups?: number,
+    stride?: Size1d, padding?: Conv1dPadding, dilation?: Size1d, groups?: number,
     bias?: boolean, paddingMode?: 'zeros' | 'reflect');
   /** nnq.Conv1d.from_float with MinMax observers; weight [outChannels, inChannels / groups, kernelSize]. */
   static fromFloat(options: Conv1dFromFloatOptions): Conv1d;
+  /** The integer, or 'same' / 'valid' as given. */
+  readonly padding: number | 'same' | 'valid';
   /** input: [N, inChannels, L] or [inChannels, L]. */
   forward(input: QTensor): QTensor;
   outputLength(inputLength: number): number;

@@ -191,6 +191,36 @@ uint64_t weight_elements(const ConvParams& p) {
                  static_cast<uint64_t>(p.kernel_size));
 }
 
+// Conv1d's padding after the input: asymmetric when it differs from p.padding.
+int64_t padding_after(const ConvParams& p) {
+  return p.padding_right >= 0 ? p.padding_right : p.padding;
+}
+
+// The padding as messages show it: "2", or "1 before and 2 after the input",
+// prefixed with "'same': " for padding='same'.
+std::string padding_string(const ConvParams& p) {
+  const int64_t after = padding_after(p);
+  std::string s = p.padding_same ? "'same': " : "";
+  if (after == p.padding && !p.padding_same) return num(static_cast<double>(p.padding));
+  return s + num(static_cast<double>(p.padding)) + " before and " + num(static_cast<double>(after)) +
+         " after the input";
+}
+
+// padding='same' resolved (create_operator): dilation*(K-1) in all, the
+// larger half after the input, as PyTorch splits it. Left unresolved when
+// the sizes it needs are out of range (validate_params reports them).
+ConvParams resolve_same_padding(const ConvParams& params) {
+  ConvParams p = params;
+  const int64_t int32_max = std::numeric_limits<int32_t>::max();
+  if (p.padding_same && p.kind == OperatorKind::kConv1d && p.kernel_size >= 1 &&
+      p.kernel_size <= int32_max && p.dilation >= 1 && p.dilation <= int32_max) {
+    const int64_t total = p.dilation * (p.kernel_size - 1);
+    p.padding = total / 2;
+    p.padding_right = total - total / 2;
+  }
+  return p;
+}
+
 Status validate_params(const ConvParams& p, Error* error) {
   struct Rule {
     const char* name;
@@ -215,6 +245,28 @@ Status validate_params(const ConvParams& p, Error* error) {
       return invalid(error, p,
                      std::string(r.name) + " (" + num(static_cast<double>(r.value)) +
                          ") must be at most 2147483647");
+    }
+  }
+  if (p.padding_same) {
+    if (transposed) {
+      return invalid(error, p, "padding 'same' is a Conv1d option; ConvTranspose1d takes an integer");
+    }
+    if (p.stride != 1) {
+      return invalid(error, p,
+                     "stride (" + num(static_cast<double>(p.stride)) +
+                         ") must be 1 with padding 'same' (PyTorch does not support padding='same' "
+                         "for strided convolutions)");
+    }
+  }
+  if (p.padding_right != -1) {
+    if (transposed) {
+      return invalid(error, p, "paddingRight (" + num(static_cast<double>(p.padding_right)) +
+                                   ") is not a ConvTranspose1d parameter and must be -1");
+    }
+    if (p.padding_right < 0 || p.padding_right > std::numeric_limits<int32_t>::max()) {
+      return invalid(error, p,
+                     "paddingRight (" + num(static_cast<double>(p.padding_right)) +
+                         ") must be an integer in [0, 2147483647], or -1 for as much as padding");
     }
   }
   if (!transposed && p.output_padding != 0) {
@@ -394,13 +446,14 @@ void pack_weights(Operator* op) {
 // GEMM path, whose packer keeps the int32 bias exact (§4.2).
 bool uses_gemm_bias(const ConvParams& p) {
   return p.kind == OperatorKind::kConv1d && p.kernel_size == 1 && p.stride == 1 &&
-         (p.padding == 0 || p.padding_mode == PaddingMode::kReflect);
+         ((p.padding == 0 && padding_after(p) == 0) || p.padding_mode == PaddingMode::kReflect);
 }
 
 }  // namespace
 
-Status create_operator(const ConvParams& params, Operator** op_out, Error* error) {
+Status create_operator(const ConvParams& requested_params, Operator** op_out, Error* error) {
   *op_out = nullptr;
+  const ConvParams params = resolve_same_padding(requested_params);
   Status status = validate_params(params, error);
   if (status != Status::kOk) return status;
   Operator* op = new (std::nothrow) Operator();
@@ -600,17 +653,21 @@ Status output_length_impl(const ConvParams& p, int64_t L, int64_t requested, int
   if (requested >= 0) {
     return invalid(error, p, "outputSize is a ConvTranspose1d argument; Conv1d takes none");
   }
-  if (p.padding_mode == PaddingMode::kReflect && pad > 0 && pad >= L) {
+  const int64_t pad_right = padding_after(p);
+  const bool symmetric = pad_right == pad;
+  if (p.padding_mode == PaddingMode::kReflect && std::max(pad, pad_right) >= L) {
     return invalid(error, p,
-                   "padding (" + num(static_cast<double>(pad)) +
-                       ") must be smaller than the input length (" + num(static_cast<double>(L)) +
-                       ") for reflect padding");
+                   "padding (" + padding_string(p) + ") must be smaller than the input length (" +
+                       num(static_cast<double>(L)) + ")" + (symmetric ? "" : " on each side") +
+                       " for reflect padding");
   }
-  const int64_t padded = L + 2 * pad;
+  const int64_t padded = L + pad + pad_right;
   const int64_t span = d * (K - 1) + 1;
   if (padded < span) {
     return invalid(error, p,
-                   "padded input length (L + 2*padding = " + num(static_cast<double>(padded)) +
+                   std::string(symmetric ? "padded input length (L + 2*padding = "
+                                         : "padded input length (L + padding before and after = ") +
+                       num(static_cast<double>(padded)) +
                        ") is shorter than the dilated kernel (dilation*(kernelSize-1) + 1 = " +
                        num(static_cast<double>(span)) + ")");
   }
@@ -657,7 +714,7 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
   // Per-shape plan: outputs of each phase and the padding rows they read.
   const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
   const int64_t L = in.length, s = p.stride, pad = p.padding;
-  int64_t pad_after = transposed ? 0 : pad;
+  int64_t pad_after = transposed ? 0 : padding_after(p);
   int64_t covered = 0;
   for (size_t i = 0; i < op->phases.size(); ++i) {
     Phase& ph = op->phases[i];

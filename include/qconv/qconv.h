@@ -39,7 +39,15 @@ struct ConvParams {
   int64_t out_channels = 1;
   int64_t kernel_size = 1;
   int64_t stride = 1;
-  int64_t padding = 0;
+  int64_t padding = 0;  // before the input, and after it unless padding_right says otherwise
+  // Conv1d only: the padding after the input when it differs from `padding`
+  // (asymmetric); -1 means as much as `padding`.
+  int64_t padding_right = -1;
+  // Conv1d only: PyTorch's padding='same' (stride 1 only): the output is as
+  // long as the input. create_operator replaces padding and padding_right
+  // with dilation*(kernel_size-1) split as PyTorch splits it: the larger half
+  // after the input. (padding='valid' is padding 0.)
+  bool padding_same = false;
   int64_t output_padding = 0;  // ConvTranspose1d only
   int64_t dilation = 1;
   int64_t groups = 1;

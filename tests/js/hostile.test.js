@@ -49,7 +49,9 @@ for (const [cls, name] of [['ConvTranspose1d', 'T'], ['Conv1d', 'C']]) {
       continue;
     }
     for (const [label, v] of [...NOT_NUMBERS.filter(([l]) => l !== '[3]'), ...NOT_INTEGERS]) {
-      add(`new ${cls}: ${option} ${label}`, 'none', () => make(4, 4, 3, { [option]: v }), TypeError, new RegExp(option));
+      // Conv1d's padding takes strings ('same', 'valid'): another one is a wrong value.
+      const error = cls === 'Conv1d' && option === 'padding' && typeof v === 'string' ? RangeError : TypeError;
+      add(`new ${cls}: ${option} ${label}`, 'none', () => make(4, 4, 3, { [option]: v }), error, new RegExp(option));
     }
     for (const v of [min - 1, -7, 2 ** 31]) {
       add(`new ${cls}: ${option} ${v}`, 'none', () => make(4, 4, 3, { [option]: v }), RangeError, new RegExp(option));

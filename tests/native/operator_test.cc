@@ -34,7 +34,8 @@ std::string describe(const Case& c) {
   std::ostringstream s;
   s << (p.kind == OperatorKind::kConv1d ? "Conv1d" : "ConvTranspose1d") << "(cin "
     << p.in_channels << ", cout " << p.out_channels << ", K " << p.kernel_size << ", stride "
-    << p.stride << ", padding " << p.padding << ", outputPadding " << p.output_padding
+    << p.stride << ", padding " << p.padding << (p.padding_same ? " (same)" : "")
+    << ", paddingRight " << p.padding_right << ", outputPadding " << p.output_padding
     << ", dilation " << p.dilation << ", groups " << p.groups
     << (p.padding_mode == PaddingMode::kReflect ? ", reflect" : "") << ") N " << c.batch
     << " L " << c.length << " requested " << c.requested_length
@@ -52,6 +53,7 @@ struct Coverage {
   int grouped = 0, depthwise = 0, batch0 = 0, requested = 0, requested_above_min = 0;
   int no_bias = 0, big_bias = 0, dilated = 0, output_padding = 0, pow2 = 0;
   int tile_path = 0, dw_path = 0;
+  int same = 0, asymmetric = 0, asymmetric_reflect = 0, asymmetric_tile = 0;
   int64_t out0 = 0, out255 = 0, out_mid = 0, wrapped = 0;
 };
 
@@ -98,6 +100,8 @@ Case random_case(std::mt19937& rng, Coverage* cov) {
     p.stride = irand(rng, 1, 4);
     p.dilation = irand(rng, 1, 3);
     p.padding = chance(rng, 0.4) ? 0 : irand(rng, 1, 4);
+    p.padding_right = -1;
+    p.padding_same = false;
     p.padding_mode = PaddingMode::kZeros;
     p.output_padding = 0;
     c.requested_length = -1;
@@ -112,14 +116,25 @@ Case random_case(std::mt19937& rng, Coverage* cov) {
       }
       if (c.requested_length < 0 && min_size + p.output_padding < 1) continue;
     } else {
+      // Asymmetric padding: PyTorch's 'same' (stride 1), or any padding after the input.
+      const double pick = std::uniform_real_distribution<double>(0, 1)(rng);
+      if (pick < 0.2) {
+        p.padding_same = true;
+        p.stride = 1;
+      } else if (pick < 0.4) {
+        p.padding_right = chance(rng, 0.3) ? 0 : irand(rng, 1, 5);
+      }
       if (chance(rng, 0.1)) {  // QNNPACK's GEMM path: K 1, stride 1, no padding
         p.kernel_size = 1;
         p.stride = 1;
         p.padding = 0;
+        if (p.padding_right > 0 && chance(rng, 0.5)) p.padding_right = 0;
       }
       if (chance(rng, 0.35)) p.padding_mode = PaddingMode::kReflect;
-      if (p.padding_mode == PaddingMode::kReflect && p.padding >= L) continue;
-      if (L + 2 * p.padding < p.dilation * (p.kernel_size - 1) + 1) continue;
+      int64_t before = 0, after = 0;
+      qconv_test::reference_conv1d_padding(p, &before, &after);
+      if (p.padding_mode == PaddingMode::kReflect && std::max(before, after) >= L) continue;
+      if (L + before + after < p.dilation * (p.kernel_size - 1) + 1) continue;
     }
     break;
   }
@@ -186,9 +201,16 @@ Case random_case(std::mt19937& rng, Coverage* cov) {
   ++cov->cases;
   (transposed ? cov->transposed : cov->conv)++;
   if (p.padding_mode == PaddingMode::kReflect) ++cov->reflect;
+  int64_t before = 0, after = 0;
+  qconv_test::reference_conv1d_padding(p, &before, &after);
   if (!transposed && p.kernel_size == 1 && p.stride == 1 &&
-      (p.padding == 0 || p.padding_mode == PaddingMode::kReflect))
+      ((before == 0 && after == 0) || p.padding_mode == PaddingMode::kReflect))
     ++cov->gemm;
+  if (p.padding_same) ++cov->same;
+  if (!transposed && before != after) {
+    ++cov->asymmetric;
+    if (p.padding_mode == PaddingMode::kReflect) ++cov->asymmetric_reflect;
+  }
   if (c.per_channel) ++cov->per_channel;
   if (p.groups > 1) ++cov->grouped;
   if (p.groups > 1 && cin_g == 1) ++cov->depthwise;
@@ -221,7 +243,11 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
         continue;
       }
       if (backend == qconv::Backend::kDefault) {
-        ++(got.kernel_path == "conv1d-4x8c2" ? cov.tile_path : cov.dw_path);
+        const bool tile = got.kernel_path == "conv1d-4x8c2";
+        ++(tile ? cov.tile_path : cov.dw_path);
+        int64_t before = 0, after = 0;
+        qconv_test::reference_conv1d_padding(c.params, &before, &after);
+        if (tile && c.params.kind == OperatorKind::kConv1d && before != after) ++cov.asymmetric_tile;
       }
       EXPECT_EQ(got.output_length, lout) << "case " << iter << " " << describe(c);
       if (got.output != expected) {
@@ -273,10 +299,16 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
   EXPECT_GT(cov.pow2, 200);
   EXPECT_GT(cov.tile_path, 300);
   EXPECT_GT(cov.dw_path, 300);
-  std::printf("random cases: %d (tile path %d, dwconv path %d; conv %d, transposed %d, reflect %d, gemm %d, per-channel %d, "
+  EXPECT_GT(cov.same, 80);
+  EXPECT_GT(cov.asymmetric, 120);
+  EXPECT_GT(cov.asymmetric_reflect, 30);
+  EXPECT_GT(cov.asymmetric_tile, 20);  // the rest take the dwconv1d path
+  std::printf("random cases: %d (tile path %d, dwconv path %d; conv %d, transposed %d, reflect %d, gemm %d, "
+              "'same' %d, asymmetric %d (reflect %d, tile path %d), per-channel %d, "
               "depthwise %d, batch0 %d, requested %d); outputs 0/255/other: %lld/%lld/%lld; "
               "wrapped sums: %lld\n",
-              cov.cases, cov.tile_path, cov.dw_path, cov.conv, cov.transposed, cov.reflect, cov.gemm, cov.per_channel,
+              cov.cases, cov.tile_path, cov.dw_path, cov.conv, cov.transposed, cov.reflect, cov.gemm,
+              cov.same, cov.asymmetric, cov.asymmetric_reflect, cov.asymmetric_tile, cov.per_channel,
               cov.depthwise, cov.batch0, cov.requested, static_cast<long long>(cov.out0),
               static_cast<long long>(cov.out255), static_cast<long long>(cov.out_mid),
               static_cast<long long>(cov.wrapped));
@@ -448,6 +480,87 @@ TEST(OperatorEdge, ReflectConv1dByHand) {
   ASSERT_EQ(zeros.status, Status::kOk) << zeros.message;
   EXPECT_EQ(zeros.output, (std::vector<uint8_t>{9, 8, 8, 12, 13}));
   EXPECT_EQ(reference_forward(c), zeros.output);
+}
+
+// One Conv1d(1 -> 1) over x - xzp = (1, 2, 3, ...) with unit scales, output
+// zero point 10 and no bias: out = 10 + sum of (w - wzp) * padded input.
+ApiResult padding_by_hand(ConvParams p, std::vector<int8_t> w, std::vector<uint8_t> x) {
+  Case c;
+  p.kind = OperatorKind::kConv1d;
+  p.kernel_size = static_cast<int64_t>(w.size());
+  c.params = p;
+  c.weight = w;
+  c.weight_scales = {1.0};
+  c.weight_zero_points = {0};
+  c.output_scale = 1.0;
+  c.output_zero_point = 10;
+  c.batch = 1;
+  c.length = static_cast<int64_t>(x.size());
+  c.input_scale = 1.0;
+  c.input_zero_point = 0;
+  c.input = x;
+  ApiResult got = run_api(c);
+  if (got.status == Status::kOk) EXPECT_EQ(reference_forward(c), got.output);
+  return got;
+}
+
+TEST(OperatorEdge, SamePaddingConv1dByHand) {
+  // K 4, padding 'same': total 3, PyTorch puts 1 before and 2 after.
+  // x = (1, 2, 3, 4), w = (1, 0, 0, -1): out[o] = p[o] - p[o+3].
+  ConvParams p;
+  p.padding_same = true;
+  // zeros: p = (0, 1, 2, 3, 4, 0, 0) -> (0-3, 1-4, 2-0, 3-0) = (-3, -3, 2, 3).
+  ApiResult got = padding_by_hand(p, {1, 0, 0, -1}, {1, 2, 3, 4});
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{7, 7, 12, 13}));
+  // reflect: p = (2, 1, 2, 3, 4, 3, 2) -> (2-3, 1-4, 2-3, 3-2) = (-1, -3, -1, 1).
+  p.padding_mode = PaddingMode::kReflect;
+  got = padding_by_hand(p, {1, 0, 0, -1}, {1, 2, 3, 4});
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{9, 7, 9, 11}));
+  // The module reports the split it resolved; with zeros, L 1 gives 1 output.
+  p.padding_mode = PaddingMode::kZeros;
+  p.kind = OperatorKind::kConv1d;
+  p.kernel_size = 4;
+  qconv::Operator* op = nullptr;
+  Error e;
+  ASSERT_EQ(qconv::create_operator(p, &op, &e), Status::kOk) << e.message;
+  EXPECT_EQ(qconv::operator_params(op).padding, 1);
+  EXPECT_EQ(qconv::operator_params(op).padding_right, 2);
+  int64_t lout = 0;
+  EXPECT_EQ(qconv::compute_output_length(op, 1, -1, &lout, &e), Status::kOk);
+  EXPECT_EQ(lout, 1);
+  qconv::delete_operator(op);
+}
+
+TEST(OperatorEdge, AsymmetricPaddingConv1dByHand) {
+  // K 3, padding 0 before and 2 after, x = (1, 2, 3), w = (1, 0, -1):
+  // p = (1, 2, 3, 0, 0), out[o] = p[o] - p[o+2] = (1-3, 2-0, 3-0) = (-2, 2, 3).
+  ConvParams p;
+  p.padding = 0;
+  p.padding_right = 2;
+  ApiResult got = padding_by_hand(p, {1, 0, -1}, {1, 2, 3});
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{8, 12, 13}));
+  // 2 before and 0 after: p = (0, 0, 1, 2, 3) -> (0-1, 0-2, 1-3) = (-1, -2, -2).
+  p.padding = 2;
+  p.padding_right = 0;
+  got = padding_by_hand(p, {1, 0, -1}, {1, 2, 3});
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{9, 8, 8}));
+  // Reflect, 2 before and 1 after: p = (3, 2, 1, 2, 3, 2) -> (3-1, 2-2, 1-3, 2-2) = (2, 0, -2, 0).
+  p.padding_right = 1;
+  p.padding_mode = PaddingMode::kReflect;
+  got = padding_by_hand(p, {1, 0, -1}, {1, 2, 3});
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{12, 10, 8, 10}));
+  // K 1, 0 before and 1 after: x = (1, 2), w = 2 -> (2, 4, 0).
+  p.padding_mode = PaddingMode::kZeros;
+  p.padding = 0;
+  p.padding_right = 1;
+  got = padding_by_hand(p, {2}, {1, 2});
+  ASSERT_EQ(got.status, Status::kOk) << got.message;
+  EXPECT_EQ(got.output, (std::vector<uint8_t>{12, 14, 10}));
 }
 
 // ---------------------------------------------------------------------------

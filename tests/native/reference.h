@@ -47,6 +47,20 @@ inline int64_t weight_count(const qconv::ConvParams& p) {
   return p.out_channels * (p.in_channels / p.groups) * p.kernel_size;
 }
 
+// Conv1d's padding before and after the input: PyTorch's padding='same'
+// puts dilation*(K-1) // 2 before and the rest after; otherwise `padding`
+// before and padding_right (-1: `padding`) after.
+inline void reference_conv1d_padding(const qconv::ConvParams& p, int64_t* before, int64_t* after) {
+  if (p.padding_same) {
+    const int64_t total = p.dilation * (p.kernel_size - 1);
+    *before = total / 2;
+    *after = total - total / 2;
+  } else {
+    *before = p.padding;
+    *after = p.padding_right == -1 ? p.padding : p.padding_right;
+  }
+}
+
 // §5 output length (the case must be valid).
 inline int64_t reference_output_length(const Case& c) {
   const qconv::ConvParams& p = c.params;
@@ -55,7 +69,9 @@ inline int64_t reference_output_length(const Case& c) {
     const int64_t min_size = (L - 1) * s - 2 * pad + d * (K - 1) + 1;
     return c.requested_length >= 0 ? c.requested_length : min_size + p.output_padding;
   }
-  return (L + 2 * pad - d * (K - 1) - 1) / s + 1;
+  int64_t before = 0, after = 0;
+  reference_conv1d_padding(p, &before, &after);
+  return (L + before + after - d * (K - 1) - 1) / s + 1;
 }
 
 // Wraps an exact (int64) sum to int32 the way two's complement hardware does.
@@ -108,17 +124,20 @@ inline std::vector<uint8_t> reference_forward(const Case& c, int64_t* lout_out =
       }
     }
   } else {
-    // Gather over a materialised padded input. Reflect: indices p..1, 0..L-1,
-    // L-2..L-1-p, then padding 0. Zeros: taps outside [0, L) contribute 0.
+    // Gather over a materialised padded input. Reflect: indices before..1,
+    // 0..L-1, L-2..L-1-after, then padding 0. Zeros: taps outside [0, L)
+    // contribute 0.
     const bool reflect = p.padding_mode == qconv::PaddingMode::kReflect;
-    const int64_t pad = reflect ? 0 : p.padding;
-    const int64_t len = reflect ? L + 2 * p.padding : L;
+    int64_t before = 0, after = 0;
+    reference_conv1d_padding(p, &before, &after);
+    const int64_t pad = reflect ? 0 : before;
+    const int64_t len = reflect ? L + before + after : L;
     std::vector<int64_t> index(static_cast<size_t>(len));
     if (reflect) {
       int64_t t = 0;
-      for (int64_t q = p.padding; q >= 1; --q) index[t++] = q;
+      for (int64_t q = before; q >= 1; --q) index[t++] = q;
       for (int64_t q = 0; q < L; ++q) index[t++] = q;
-      for (int64_t q = L - 2; q >= L - 1 - p.padding; --q) index[t++] = q;
+      for (int64_t q = L - 2; q >= L - 1 - after; --q) index[t++] = q;
     } else {
       for (int64_t q = 0; q < L; ++q) index[q] = q;
     }
@@ -142,8 +161,11 @@ inline std::vector<uint8_t> reference_forward(const Case& c, int64_t* lout_out =
 
   // §4.2: every ConvTranspose1d and every Conv1d except the GEMM case
   // (K == 1, stride 1, effective padding 0) passes the bias through float32.
+  int64_t conv_before = 0, conv_after = 0;
+  reference_conv1d_padding(p, &conv_before, &conv_after);
   const bool gemm = p.kind == qconv::OperatorKind::kConv1d && K == 1 && s == 1 &&
-                    (p.padding == 0 || p.padding_mode == qconv::PaddingMode::kReflect);
+                    ((conv_before == 0 && conv_after == 0) ||
+                     p.padding_mode == qconv::PaddingMode::kReflect);
   std::vector<uint8_t> out(acc.size());
   for (int64_t co = 0; co < cout; ++co) {
     int32_t qb = 0;

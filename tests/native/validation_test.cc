@@ -328,6 +328,37 @@ TEST(CreateValidation, ReflectPaddingOnlyForConv1d) {
   expect_create_ok(c);
 }
 
+TEST(CreateValidation, SamePaddingAndPaddingRight) {
+  // 'same' needs stride 1 (PyTorch: not supported for strided convolutions).
+  ConvParams c = base_params(OperatorKind::kConv1d);  // stride 2
+  c.padding_same = true;
+  Error e;
+  qconv::Operator* op = nullptr;
+  EXPECT_EQ(qconv::create_operator(c, &op, &e), Status::kInvalidArgument);
+  EXPECT_EQ(e.message,
+            "Conv1d: stride (2) must be 1 with padding 'same' (PyTorch does not support "
+            "padding='same' for strided convolutions)");
+  c.stride = 1;
+  c.padding = -5;  // replaced by the resolved split: no error
+  expect_create_ok(c);
+  // ConvTranspose1d takes neither.
+  ConvParams t = base_params(OperatorKind::kConvTranspose1d);
+  t.padding_same = true;
+  expect_create_fails(t, Status::kInvalidArgument, {"padding 'same' is a Conv1d option"});
+  t.padding_same = false;
+  t.padding_right = 1;
+  expect_create_fails(t, Status::kInvalidArgument, {"paddingRight (1)", "not a ConvTranspose1d parameter"});
+  // paddingRight: -1 (as padding) or in [0, 2^31 - 1].
+  c = base_params(OperatorKind::kConv1d);
+  for (int64_t bad : {int64_t{-2}, int64_t{-100}, int64_t{1} << 31}) {
+    c.padding_right = bad;
+    expect_create_fails(c, Status::kInvalidArgument,
+                        {"paddingRight (" + std::to_string(bad) + ")", "-1 for as much as padding"});
+  }
+  c.padding_right = 0;
+  expect_create_ok(c);
+}
+
 TEST(CreateValidation, HugeWeightsAreOutOfMemory) {
   ConvParams p = base_params(OperatorKind::kConvTranspose1d);
   p.in_channels = 100000;
@@ -685,6 +716,34 @@ TEST(ReshapeValidation, Conv1dRules) {
   expect_reshape_fails(r2, in, -1, Status::kInvalidArgument, {"padding (2)", "length (2)"});
   ASSERT_EQ(qconv::compute_output_length(r2.op(), 3, -1, &n, &e), Status::kOk);
   EXPECT_EQ(n, 5);  // 3 + 2*2 - 2 - 1 + 1
+
+  // 'same', K 4 (1 before, 2 after), reflect: each side must be < L.
+  c = known_conv();
+  c.params.padding_same = true;
+  c.params.stride = 1;
+  c.params.kernel_size = 4;
+  c.weight.assign(2 * 2 * 4, 5);
+  Harness rs(c);
+  in = rs.input_desc();
+  in.length = 2;
+  expect_reshape_fails(rs, in, -1, Status::kInvalidArgument,
+                       {"padding ('same': 1 before and 2 after the input) must be smaller than the "
+                        "input length (2) on each side for reflect padding"});
+  ASSERT_EQ(qconv::compute_output_length(rs.op(), 3, -1, &n, &e), Status::kOk);
+  EXPECT_EQ(n, 3);
+  // Explicit asymmetric zero padding, too short for the kernel.
+  c = known_conv();
+  c.params.padding_mode = PaddingMode::kZeros;
+  c.params.padding = 0;
+  c.params.padding_right = 1;
+  c.params.kernel_size = 5;
+  c.weight.assign(2 * 2 * 5, 3);
+  Harness az(c);
+  in = az.input_desc();
+  in.length = 3;
+  expect_reshape_fails(az, in, -1, Status::kInvalidArgument,
+                       {"padded input length (L + padding before and after = 4) is shorter than the "
+                        "dilated kernel (dilation*(kernelSize-1) + 1 = 5)"});
 }
 
 TEST(ReshapeValidation, BiasScaleMustBeNormal) {

@@ -41,6 +41,10 @@ export async function run(): Promise<QTensor> {
     inChannels: 16, outChannels: 16, kernelSize: 3, paddingMode: 'reflect', padding: 1, weight: [0.5],
     output: { scale: 0.5, zeroPoint: 0 },
   });
+  const same = new Conv1d(16, 16, 4, { padding: 'same', dilation: 2 });
+  const samePadding: number | 'same' | 'valid' = same.padding;
+  const valid = new Conv1d(16, 16, 3, 1, 'valid');
+  const transposedPadding: number = m.padding;
   const stats: MemoryStats = memoryStats();
   const saved: Uint8Array = m.save();
   const reloaded: ConvTranspose1d = ConvTranspose1d.load(saved);
@@ -51,7 +55,9 @@ export async function run(): Promise<QTensor> {
   reloaded.dispose();
   reloadedConv.dispose();
   down[Symbol.dispose]();
+  same.dispose();
+  valid.dispose();
   console.log(flavour, simd, outLength, perChannel, bias, floats.length, h.shape, stats.liveModules, version,
-    Conv1d.name, expected, down2.scale);
+    Conv1d.name, expected, down2.scale, samePadding, transposedPadding);
   return y;
 }
