@@ -1,7 +1,8 @@
 // `npm run bench`: qconv-wasm's ConvTranspose1d (SIMD and scalar flavours)
 // against onnxruntime-web (float32 and QDQ models) and tfjs-backend-wasm
 // (float32), one thread, all in this one Node process, on the shapes of
-// bench/shapes.json; plus the engine's measured i32x4.dot_i16x8_s peak.
+// bench/shapes.json; plus the engine's measured i32x4.dot_i16x8_s peak, and
+// our threaded flavour on 2 threads (its speedup over our one thread).
 // bench/README.md says what is measured and how to read the output.
 //
 // Options: --budget-ms=N (time spent timing each implementation on each shape,
@@ -92,11 +93,12 @@ function quantizeOutput(values, scale, zeroPoint) {
 // read(result): { shape: [N, Cout, Lout], u8?, f32? } (NCL order), dispose() }.
 // forward() is the whole JS call a user makes: typed array in, typed array out.
 
-function oursImplementation(label, api, info) {
+function oursImplementation(key, label, api, info) {
   return {
-    key: info.simd ? 'oursSimd' : 'oursScalar',
+    key,
     label,
-    about: `qconv-wasm ${info.version}, ${info.simd ? 'SIMD128' : 'scalar'} build (kernels: ${info.flavour})`,
+    about: `qconv-wasm ${info.version}, ${info.simd ? 'SIMD128' : 'scalar'} build (kernels: ${info.flavour}), ` +
+      `${info.threads} thread${info.threads > 1 ? 's' : ''}`,
     prepare(shape, data) {
       const m = new api.ConvTranspose1d(shape.Cin, shape.Cout, shape.K, {
         stride: shape.stride, padding: shape.padding, outputPadding: shape.outputPadding,
@@ -248,14 +250,18 @@ function tfjsImplementation(tf, tfWasm) {
 
 async function loadOurs() {
   const { createQconv } = require('../dist/api.cjs');
-  const { loadNativeModule } = require('../js/node-loader.cjs');
+  const { loadNativeModule, threadSupport, releaseWorkers } = require('../js/node-loader.cjs');
   const simdApi = createQconv(loadNativeModule);
   const simdInfo = await simdApi.init({ simd: true });
   const scalarApi = createQconv(loadNativeModule);
   const scalarInfo = await scalarApi.init({ simd: false });
+  const threadedApi = createQconv(loadNativeModule, { threadSupport, releaseWorkers });
+  const threadedInfo = await threadedApi.init({ simd: true, numThreads: 2 });
+  if (threadedInfo.threads !== 2) throw new Error(`bench: the threaded flavour started ${threadedInfo.threads} thread(s), not 2`);
   return [
-    oursImplementation('ours SIMD', simdApi, simdInfo),
-    oursImplementation('ours scalar', scalarApi, scalarInfo),
+    oursImplementation('oursSimd', 'ours SIMD', simdApi, simdInfo),
+    oursImplementation('oursScalar', 'ours scalar', scalarApi, scalarInfo),
+    oursImplementation('oursThreads2', 'ours 2 thr', threadedApi, threadedInfo),
   ];
 }
 
@@ -356,6 +362,11 @@ function checkOutputs(shape, data, inputIndex, outputs) {
   if (!Buffer.from(simd.buffer, simd.byteOffset, simd.byteLength)
     .equals(Buffer.from(scalar.buffer, scalar.byteOffset, scalar.byteLength))) {
     throw new Error(`bench: ${shape.id} input ${inputIndex}: our SIMD and scalar flavours give different bytes`);
+  }
+  const threaded = outputs['ours 2 thr'].u8;
+  if (!Buffer.from(simd.buffer, simd.byteOffset, simd.byteLength)
+    .equals(Buffer.from(threaded.buffer, threaded.byteOffset, threaded.byteLength))) {
+    throw new Error(`bench: ${shape.id} input ${inputIndex}: our 2-thread and 1-thread runs give different bytes`);
   }
   const reference = outputs['ORT f32'].f32;
   const referenceQuantized = quantizeOutput(reference, data.outputScale, OUTPUT_ZERO_POINT);
@@ -481,7 +492,7 @@ async function main() {
   };
   console.log(`qconv-wasm ConvTranspose1d benchmark, ${new Date().toISOString()}`);
   console.log(`node ${machine.node} (V8 ${machine.v8}), ${machine.cpuModel}, ${machine.logicalCpus} logical CPUs, ` +
-    `load average ${machine.loadAverageAtStart.join(' ')}; one thread; budget ${options.budgetMs} ms per cell`);
+    `load average ${machine.loadAverageAtStart.join(' ')}; peers on one thread; budget ${options.budgetMs} ms per cell`);
   for (const impl of implementations) console.log(`  ${pad(impl.label, 12, false)} ${impl.about}`);
   console.log(`  ORT: ${ort.info.wasmFile}, numThreads ${ort.info.numThreads}, proxy ${ort.info.proxy}; ` +
     `QDQ graph after optimization: ${ort.info.qdqNodesAfterOptimization} nodes ` +
@@ -533,9 +544,10 @@ async function main() {
   const peers = ['oursScalar', 'ortF32', 'ortQdq', 'tfjs'];
   const labelOf = Object.fromEntries(implementations.map((i) => [i.key, i.label]));
   const header = `${pad('', 3, false)} ${pad('shape', 30, false)} ${pad('MMAC', 7)} | ${pad('ours SIMD', 9)} ${pad('GMAC/s', 6)} ${pad('%peak', 5)} | ` +
-    peers.map((k) => pad(labelOf[k], 16)).join(' | ');
+    `${pad('2 threads (speedup)', 19)} | ` + peers.map((k) => pad(labelOf[k], 16)).join(' | ');
   console.log('');
-  console.log('median ms per forward; (Nx) = that time / our SIMD time, above 1 means ours is faster');
+  console.log('median ms per forward; (Nx) = that time / our SIMD time, above 1 means ours is faster;');
+  console.log('2 threads: our threaded flavour with numThreads 2, (Nx) = our one-thread time / its time (the speedup)');
   console.log(header);
   console.log('-'.repeat(header.length));
   for (const r of results) {
@@ -546,6 +558,7 @@ async function main() {
     });
     console.log(`${pad(r.id, 3, false)} ${pad(describeShape(r), 30, false)} ${pad((r.macs / 1e6).toFixed(2), 7)} | ` +
       `${pad(formatMs(s.oursSimd.medianMs), 9)} ${pad(s.oursSimd.gmacs.toFixed(2), 6)} ${pad(s.oursSimd.percentOfPeak.toFixed(0) + '%', 5)} | ` +
+      `${pad(`${formatMs(s.oursThreads2.medianMs)} (${(s.oursSimd.medianMs / s.oursThreads2.medianMs).toFixed(2)}x)`, 19)} | ` +
       cells.join(' | '));
   }
   console.log('tfjs marks: g = groups emulated (split + one conv2dTranspose per group + concat), ' +
@@ -565,6 +578,12 @@ async function main() {
     if (!byId[id]) continue;
     const p = byId[id].stats.oursSimd.percentOfPeak;
     target(`${id}: our SIMD >= 50% of the measured peak`, `${p.toFixed(1)}% (${byId[id].stats.oursSimd.gmacs.toFixed(2)} GMAC/s)`, p >= 50);
+  }
+  for (const id of ['S3', 'S4', 'S5']) {
+    if (!byId[id]) continue;
+    const speedup = byId[id].stats.oursSimd.medianMs / byId[id].stats.oursThreads2.medianMs;
+    byId[id].stats.oursThreads2.speedupOverOneThread = speedup;
+    target(`${id}: 2 threads >= 1.7x faster than one thread`, `${speedup.toFixed(2)}x`, speedup >= 1.7);
   }
   if (byId.S2) {
     const us = byId.S2.stats.oursSimd.medianMs * 1000;

@@ -96,11 +96,13 @@ void fuzz_transpose(FuzzedDataProvider& fdp) {
   const size_t length = fdp.ConsumeIntegralInRange<size_t>(1, 40);
   const size_t row_stride = channels + fdp.ConsumeIntegralInRange<size_t>(0, 9);
   const int32_t zp = fdp.ConsumeIntegralInRange<int32_t>(0, 255);
-  std::vector<uint8_t> x(channels * length);
+  const size_t x_stride = length + fdp.ConsumeIntegralInRange<size_t>(0, 9);
+  // Exactly the bytes the contract lets the kernel read: the last channel ends at its length.
+  std::vector<uint8_t> x((channels - 1) * x_stride + length);
   for (auto& v : x) v = fdp.ConsumeIntegral<uint8_t>();
   std::vector<int16_t> r_simd((length - 1) * row_stride + channels, 7), r_scalar(r_simd.size(), 7);
-  qu8_transpose_widen_ukernel_8x8__wasmsimd(channels, length, x.data(), zp, r_simd.data(), row_stride);
-  qu8_transpose_widen_ukernel_8x8__scalar(channels, length, x.data(), zp, r_scalar.data(), row_stride);
+  qu8_transpose_widen_ukernel_8x8__wasmsimd(channels, length, x.data(), x_stride, zp, r_simd.data(), row_stride);
+  qu8_transpose_widen_ukernel_8x8__scalar(channels, length, x.data(), x_stride, zp, r_scalar.data(), row_stride);
   check(r_simd == r_scalar, "transpose-widen: SIMD and scalar twin differ");
 }
 

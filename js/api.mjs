@@ -25,9 +25,12 @@ const STATUS_INVALID_ARGUMENT = 1;
 const STATUS_OUT_OF_MEMORY = 2;
 const KIND_CONV1D = 0;
 const KIND_CONV_TRANSPOSE1D = 1;
-const INIT_OPTIONS = ['simd', 'wasmBinary', 'locateFile'];
+const INIT_OPTIONS = ['simd', 'numThreads', 'wasmBinary', 'locateFile'];
+const MAX_THREADS = 64;
 
-export function createQconv(loadNativeModule) {
+// platform: { threadSupport() -> null | why threads cannot run here,
+// releaseWorkers(module) -> lets idle pool workers not keep Node alive }.
+export function createQconv(loadNativeModule, platform = {}) {
   let native = null;
   let initInfo = null;
   let initPromise = null;
@@ -58,19 +61,43 @@ export function createQconv(loadNativeModule) {
       return Promise.reject(new TypeError(
         `init: wasmBinary must be an ArrayBuffer or a Uint8Array, got ${describe(options.wasmBinary)}`));
     }
+    let threads = options.numThreads === undefined ? 1 : options.numThreads;
+    if (typeof threads !== 'number' || !Number.isInteger(threads)) {
+      return Promise.reject(new TypeError(`init: numThreads must be an integer, got ${describe(threads)}`));
+    }
+    if (threads < 1 || threads > MAX_THREADS) {
+      return Promise.reject(new RangeError(`init: numThreads (${threads}) must be in [1, ${MAX_THREADS}]`));
+    }
     const simdSupported = typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
     if (simdOption === true && !simdSupported) {
       return Promise.reject(new Error(
         'init: simd: true was asked, but this WebAssembly engine has no SIMD128 support'));
     }
     const simd = simdOption === 'auto' ? simdSupported : simdOption;
+    if (threads > 1) {
+      // One warning, then one thread: the same bytes, only slower.
+      const reason = !simd
+        ? 'the threaded flavour needs WebAssembly SIMD128 (simd is false or unsupported here)'
+        : platform.threadSupport ? platform.threadSupport() : 'this platform has no thread support';
+      if (reason !== null) {
+        console.warn(`qconv-wasm: numThreads ${threads} was asked, but ${reason}; running on one thread`);
+        threads = 1;
+      }
+    }
     initPromise = (async () => {
       const module = await loadNativeModule({
-        simd, wasmBinary: options.wasmBinary, locateFile: options.locateFile,
+        simd, threads, wasmBinary: options.wasmBinary, locateFile: options.locateFile,
       });
+      if (threads > 1) {
+        const refused = module.setNumThreads(threads);
+        if (platform.releaseWorkers) platform.releaseWorkers(module);
+        if (refused !== '') {
+          console.warn(`qconv-wasm: ${refused}; running on one thread`);
+        }
+      }
       native = module;
       initInfo = Object.freeze({
-        simd, version: VERSION, flavour: module.kernelFlavour(),
+        simd, version: VERSION, flavour: module.kernelFlavour(), threads: module.numThreads(),
       });
       return initInfo;
     })();

@@ -6,21 +6,43 @@
 // the overrides, instead of a wasm compile error.
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];  // "\0asm"
 
-export async function loadNativeModule({ simd, wasmBinary, locateFile }) {
-  const glue = simd
-    ? await import('../dist/qconv-simd.mjs')
-    : await import('../dist/qconv-scalar.mjs');
+// null when this page or worker can run the threaded flavour, else why not:
+// pthreads need SharedArrayBuffer, which browsers give only to
+// cross-origin-isolated documents (served with COOP: same-origin and COEP:
+// require-corp or credentialless).
+export function threadSupport() {
+  if (typeof SharedArrayBuffer !== 'function' || globalThis.crossOriginIsolated !== true) {
+    return 'this page is not cross-origin isolated (serve it with the headers ' +
+      "'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp'), " +
+      'so it has no SharedArrayBuffer';
+  }
+  if (typeof Worker !== 'function') return 'this context cannot start Workers';
+  return null;
+}
+
+export async function loadNativeModule({ simd, threads, wasmBinary, locateFile }) {
+  // Each flavour spelled out: bundlers follow literal import() and new URL() only.
+  const threaded = threads > 1;
+  const glue = threaded
+    ? await import('../dist/qconv-simd-mt.mjs')
+    : simd
+      ? await import('../dist/qconv-simd.mjs')
+      : await import('../dist/qconv-scalar.mjs');
   let binary = wasmBinary;
   if (binary === undefined) {
-    const name = simd ? 'qconv-simd.wasm' : 'qconv-scalar.wasm';
-    const defaultUrl = simd
-      ? new URL('../dist/qconv-simd.wasm', import.meta.url)
-      : new URL('../dist/qconv-scalar.wasm', import.meta.url);
+    const name = threaded ? 'qconv-simd-mt.wasm' : simd ? 'qconv-simd.wasm' : 'qconv-scalar.wasm';
+    const defaultUrl = threaded
+      ? new URL('../dist/qconv-simd-mt.wasm', import.meta.url)
+      : simd
+        ? new URL('../dist/qconv-simd.wasm', import.meta.url)
+        : new URL('../dist/qconv-scalar.wasm', import.meta.url);
     const url = locateFile ? String(locateFile(name, new URL('.', defaultUrl).href)) : defaultUrl.href;
     binary = await fetchWasm(url, name);
   }
   try {
-    return await glue.default({ wasmBinary: binary });
+    // The threaded glue starts its pool's workers (threads - 1: the calling
+    // thread works too) from dist/qconv-simd-mt.worker.js beside it.
+    return await glue.default(threaded ? { wasmBinary: binary, qconvWorkers: threads - 1 } : { wasmBinary: binary });
   } catch (e) {
     // Emscripten's abort text would suggest rebuilding with ASSERTIONS; the
     // cause a user can act on is the page's Content-Security-Policy.

@@ -11,9 +11,9 @@ try {
   throw new Error(`qconv-wasm is not built: ${path.join(__dirname, '..', 'dist')} has no api.cjs; ` +
     "run 'npm run build' in the package directory");
 }
-const { loadNativeModule } = require('./node-loader.cjs');
+const { loadNativeModule, threadSupport, releaseWorkers } = require('./node-loader.cjs');
 
-module.exports = api.createQconv(loadNativeModule);
+module.exports = api.createQconv(loadNativeModule, { threadSupport, releaseWorkers });
 // index.d.ts declares a default export too (the ESM entries have one); under
 // CommonJS it is the same object, so `require('qconv-wasm').default` works.
 module.exports.default = module.exports;

@@ -1,14 +1,27 @@
 'use strict';
 // Loads the wasm module under Node: the CommonJS glue, with the .wasm bytes
 // read from disk (Emscripten 3.1.6's glue would fetch() a path under Node 18+).
+// numThreads > 1 loads the threaded flavour, whose pthreads are Node worker
+// threads running dist/qconv-simd-mt.worker.cjs.
 const fs = require('fs');
 const path = require('path');
 const { fileURLToPath } = require('url');
 
 const DIST = path.join(__dirname, '..', 'dist');
 
-async function loadNativeModule({ simd, wasmBinary, locateFile }) {
-  const flavour = simd ? 'simd' : 'scalar';
+// null when this Node can run the threaded flavour, else why not.
+function threadSupport() {
+  if (typeof SharedArrayBuffer !== 'function') return 'this Node has no SharedArrayBuffer';
+  try {
+    require('worker_threads');
+  } catch (e) {
+    return 'this Node has no worker_threads';
+  }
+  return null;
+}
+
+async function loadNativeModule({ simd, threads, wasmBinary, locateFile }) {
+  const flavour = threads > 1 ? 'simd-mt' : simd ? 'simd' : 'scalar';
   const gluePath = path.join(DIST, `qconv-${flavour}.cjs`);
   if (!fs.existsSync(gluePath)) {
     throw new Error(`qconv-wasm: ${gluePath} is missing; build it with 'npm run build'`);
@@ -26,7 +39,28 @@ async function loadNativeModule({ simd, wasmBinary, locateFile }) {
     }
   }
   const factory = require(gluePath);
-  return factory({ wasmBinary: binary });
+  if (threads <= 1) return factory({ wasmBinary: binary });
+  const module = await factory({
+    wasmBinary: binary,
+    // The pool's workers start with the module: one fewer than the threads,
+    // since the calling thread works too.
+    qconvWorkers: threads - 1,
+    // Only the worker script is located this way (the .wasm is passed in).
+    locateFile: (name) => path.join(DIST, name.replace(/\.worker\.js$/, '.worker.cjs')),
+  });
+  return module;
 }
 
-module.exports = { loadNativeModule };
+// Idle pool workers must not keep Node running: the glue keeps them in
+// PThread's lists (Emscripten 3.1.x; later releases may unref them itself).
+function releaseWorkers(module) {
+  const pthread = module.PThread;
+  if (!pthread) return;
+  for (const list of [pthread.runningWorkers, pthread.unusedWorkers]) {
+    for (const worker of list || []) {
+      if (worker && typeof worker.unref === 'function') worker.unref();
+    }
+  }
+}
+
+module.exports = { loadNativeModule, threadSupport, releaseWorkers };

@@ -923,21 +923,24 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
   op->threads = threads;
   op->batch_parallel = batch_parallel;
   op->rows_stride = static_cast<size_t>(scratch_elements);
-  // Work items of one batch item shared by the threads: input channels to
-  // prepare in runs of 8 (the transpose tile), and output channels per
-  // compute item in whole kConv1dNr blocks, about 4 items per thread.
-  op->prepare_chunk = p.in_channels;
+  // Work items of one batch item shared by the threads: input positions
+  // (conv1d path) or channels (dwconv1d path) to prepare, in runs of 8 (the
+  // transpose tile), about 2 items per thread; output channels per compute
+  // item in whole kConv1dNr blocks, about 8 items per thread (a late thread
+  // on a shared machine leaves less to wait for).
+  op->prepare_chunk = std::max<int64_t>(op->channel_major ? p.in_channels : L, 1);
   op->channel_chunk = op->out_per_group;
   if (threads > 1 && !batch_parallel) {
     const int64_t t = static_cast<int64_t>(threads);
-    op->prepare_chunk = std::max<int64_t>(8, (p.in_channels / (2 * t) + 7) / 8 * 8);
+    const int64_t extent = op->channel_major ? p.in_channels : L;
+    op->prepare_chunk = std::max<int64_t>(8, (extent / (2 * t) + 7) / 8 * 8);
     if (op->channel_major) {
       op->channel_chunk = std::max<int64_t>(1, p.out_channels / (4 * t));
     } else {
       const int64_t nr = static_cast<int64_t>(kConv1dNr);
       const int64_t blocks = (op->out_per_group + nr - 1) / nr;
       const int64_t j_blocks = (op->j_end - op->j_begin + op->j_block - 1) / op->j_block;
-      const int64_t per_item = std::max<int64_t>(1, j_blocks * p.groups * blocks / (4 * t));
+      const int64_t per_item = std::max<int64_t>(1, j_blocks * p.groups * blocks / (8 * t));
       op->channel_chunk = std::min(blocks, per_item) * nr;
     }
   }
@@ -968,31 +971,37 @@ inline int64_t reflect_row(int64_t r, int64_t pad, int64_t L) {
   return i;
 }
 
-// conv1d path: input channels [c0, c1) of one batch item to [row][Cin]
-// int16, with the padding rows.
-void prepare_rows(const Operator* op, const uint8_t* x, int16_t* rows, int64_t c0, int64_t c1) {
+// conv1d path: input positions [l0, l1) of one batch item to rows of
+// [row][Cin] int16 (ranges of rows: threads never share a cache line but at
+// the range ends).
+void prepare_rows(const Operator* op, const uint8_t* x, int16_t* rows, int64_t l0, int64_t l1) {
   const ConvParams& p = op->params;
   const size_t cin = static_cast<size_t>(p.in_channels);
-  const size_t count = static_cast<size_t>(c1 - c0);
+  op->kernels->transpose_widen(cin, static_cast<size_t>(l1 - l0), x + l0, static_cast<size_t>(op->length),
+                               op->input_zero_point, rows + (op->pad_before + l0) * p.in_channels, cin);
+}
+
+// conv1d path: the padding rows of one batch item (zeros, or the reflected
+// input positions, read from the input itself so that this can run beside
+// prepare_rows), and the int16 the kernel may read past the last row.
+void prepare_padding_rows(const Operator* op, const uint8_t* x, int16_t* rows) {
+  const ConvParams& p = op->params;
+  const size_t cin = static_cast<size_t>(p.in_channels);
   const int64_t L = op->length;
-  op->kernels->transpose_widen(count, static_cast<size_t>(L), x + c0 * L, op->input_zero_point,
-                               rows + op->pad_before * p.in_channels + c0, cin);
   const bool reflect = p.kind == OperatorKind::kConv1d && p.padding_mode == PaddingMode::kReflect;
   for (int64_t r = 0; r < op->padded_rows; ++r) {
     if (r == op->pad_before) r += L;
     if (r >= op->padded_rows) break;
-    int16_t* row = rows + r * p.in_channels + c0;
+    int16_t* row = rows + r * p.in_channels;
     if (reflect) {
-      const int64_t src = op->pad_before + reflect_row(r, op->pad_before, L);
-      std::memcpy(row, rows + src * p.in_channels + c0, count * sizeof(int16_t));
+      op->kernels->transpose_widen(cin, 1, x + reflect_row(r, op->pad_before, L), static_cast<size_t>(L),
+                                   op->input_zero_point, row, cin);
     } else {
-      std::memset(row, 0, count * sizeof(int16_t));
+      std::memset(row, 0, cin * sizeof(int16_t));
     }
   }
-  if (c0 == 0) {
-    // The int16 the conv1d kernel may read past the last row (times a zero weight).
-    std::memset(rows + op->padded_rows * p.in_channels, 0, kConv1dKr * 8 * sizeof(int16_t));
-  }
+  // Times a zero weight.
+  std::memset(rows + op->padded_rows * p.in_channels, 0, kConv1dKr * 8 * sizeof(int16_t));
 }
 
 // dwconv1d path: input channels [c0, c1) of one batch item to
@@ -1158,7 +1167,8 @@ void run_batch_item(Operator* op, size_t thread, int64_t n) {
     prepare_channel_rows(op, x, rows, 0, cin);
     dwconv_channels(op, rows_offset, out_n, 0, cout);
   } else {
-    prepare_rows(op, x, rows, 0, cin);
+    prepare_rows(op, x, rows, 0, op->length);
+    prepare_padding_rows(op, x, rows);
     uint8_t* staging = staging_of(op, thread);
     const int64_t j_blocks = num_j_blocks(op);
     for (int64_t jb = 0; jb < j_blocks; ++jb) {
@@ -1171,30 +1181,32 @@ void run_batch_item(Operator* op, size_t thread, int64_t n) {
 }
 
 // One batch item shared by the threads: the input preparation split over
-// input channels (plus the bias-only outputs as one more item), then the
-// tiles split over output blocks, groups and channel chunks.
+// input positions (conv1d path) or channels (dwconv1d path), plus one item
+// for the padding rows and the bias-only outputs; then the tiles split over
+// output blocks, groups and channel chunks.
 void run_batch_item_shared(Operator* op, int64_t n) {
   const ConvParams& p = op->params;
   const int64_t cin = p.in_channels, cout = p.out_channels;
   const uint8_t* x = op->input + n * cin * op->length;
   uint8_t* out_n = op->output + n * cout * op->output_length;
   int16_t* rows = op->input_rows.data();
-  const int64_t prepare_items = (cin + op->prepare_chunk - 1) / op->prepare_chunk;
+  const int64_t extent = op->channel_major ? cin : op->length;
+  const int64_t prepare_items = (extent + op->prepare_chunk - 1) / op->prepare_chunk;
   auto prepare = [&](size_t, size_t item) {
     if (static_cast<int64_t>(item) == prepare_items) {
-      fill_bias_only_outputs(op, out_n);
+      if (!op->channel_major) prepare_padding_rows(op, x, rows);
+      if (op->has_bias_only_outputs) fill_bias_only_outputs(op, out_n);
       return;
     }
-    const int64_t c0 = static_cast<int64_t>(item) * op->prepare_chunk;
-    const int64_t c1 = std::min(cin, c0 + op->prepare_chunk);
+    const int64_t i0 = static_cast<int64_t>(item) * op->prepare_chunk;
+    const int64_t i1 = std::min(extent, i0 + op->prepare_chunk);
     if (op->channel_major) {
-      prepare_channel_rows(op, x, rows, c0, c1);
+      prepare_channel_rows(op, x, rows, i0, i1);
     } else {
-      prepare_rows(op, x, rows, c0, c1);
+      prepare_rows(op, x, rows, i0, i1);
     }
   };
-  parallel_for(static_cast<size_t>(prepare_items + (op->has_bias_only_outputs ? 1 : 0)), prepare,
-               op->threads);
+  parallel_for(static_cast<size_t>(prepare_items + 1), prepare, op->threads);
   if (op->channel_major) {
     const int64_t chunk = op->channel_chunk;
     auto compute = [&](size_t, size_t item) {

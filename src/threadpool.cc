@@ -18,7 +18,7 @@ namespace {
 // Workers spin this many polls for the next loop before sleeping: a forward
 // often follows another within microseconds, and waking a sleeping thread
 // costs tens of microseconds (a futex, or Atomics.wait/notify in wasm).
-constexpr int kSpinPolls = 1 << 16;
+constexpr int kSpinPolls = 1 << 18;
 
 class Pool {
  public:

@@ -117,17 +117,19 @@ void qu8_dwconv1d_ukernel_16x1__wasmsimd_mul16(size_t n, size_t num_taps,
                                                const RequantParams& params);
 
 // ---------------------------------------------------------------------------
-// Input preparation: uint8 [channels][length] -> int16 (x - zero point)
+// Input preparation: uint8 [channels][length] (channel c at x + c * x_stride,
+// so that a range of positions can be taken) -> int16 (x - zero point)
 // transposed to [length][row_stride] (the conv1d kernels' A layout).
 // ---------------------------------------------------------------------------
 using TransposeWidenFn = void (*)(size_t channels, size_t length, const uint8_t* x,
-                                  int32_t zero_point, int16_t* rows, size_t row_stride);
+                                  size_t x_stride, int32_t zero_point, int16_t* rows,
+                                  size_t row_stride);
 
 void qu8_transpose_widen_ukernel_8x8__scalar(size_t channels, size_t length, const uint8_t* x,
-                                             int32_t zero_point, int16_t* rows,
+                                             size_t x_stride, int32_t zero_point, int16_t* rows,
                                              size_t row_stride);
 void qu8_transpose_widen_ukernel_8x8__wasmsimd(size_t channels, size_t length, const uint8_t* x,
-                                               int32_t zero_point, int16_t* rows,
+                                               size_t x_stride, int32_t zero_point, int16_t* rows,
                                                size_t row_stride);
 
 // The kernels one build uses: SIMD128 where the target has it (wasm with

@@ -7,23 +7,23 @@
 namespace qconv {
 
 void qu8_transpose_widen_ukernel_8x8__wasmsimd(size_t channels, size_t length, const uint8_t* x,
-                                               int32_t zero_point, int16_t* rows,
+                                               size_t x_stride, int32_t zero_point, int16_t* rows,
                                                size_t row_stride) {
   const v128_t vzp = wasm_i16x8_splat(static_cast<int16_t>(zero_point));
   const size_t full_channels = channels & ~size_t{7};
   const size_t full_length = length & ~size_t{7};
   for (size_t ch = 0; ch < full_channels; ch += 8) {
-    const uint8_t* src = x + ch * length;
+    const uint8_t* src = x + ch * x_stride;
     for (size_t l = 0; l < full_length; l += 8) {
       const uint8_t* p = src + l;
       const v128_t r0 = wasm_i16x8_sub(wasm_u16x8_load8x8(p), vzp);
-      const v128_t r1 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + length), vzp);
-      const v128_t r2 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 2 * length), vzp);
-      const v128_t r3 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 3 * length), vzp);
-      const v128_t r4 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 4 * length), vzp);
-      const v128_t r5 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 5 * length), vzp);
-      const v128_t r6 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 6 * length), vzp);
-      const v128_t r7 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 7 * length), vzp);
+      const v128_t r1 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + x_stride), vzp);
+      const v128_t r2 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 2 * x_stride), vzp);
+      const v128_t r3 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 3 * x_stride), vzp);
+      const v128_t r4 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 4 * x_stride), vzp);
+      const v128_t r5 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 5 * x_stride), vzp);
+      const v128_t r6 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 6 * x_stride), vzp);
+      const v128_t r7 = wasm_i16x8_sub(wasm_u16x8_load8x8(p + 7 * x_stride), vzp);
       const v128_t a01l = wasm_i16x8_shuffle(r0, r1, 0, 8, 1, 9, 2, 10, 3, 11);
       const v128_t a01h = wasm_i16x8_shuffle(r0, r1, 4, 12, 5, 13, 6, 14, 7, 15);
       const v128_t a23l = wasm_i16x8_shuffle(r2, r3, 0, 8, 1, 9, 2, 10, 3, 11);
@@ -52,13 +52,13 @@ void qu8_transpose_widen_ukernel_8x8__wasmsimd(size_t channels, size_t length, c
     }
     for (size_t c = ch; c < ch + 8; ++c) {
       for (size_t l = full_length; l < length; ++l) {
-        rows[l * row_stride + c] = static_cast<int16_t>(x[c * length + l] - zero_point);
+        rows[l * row_stride + c] = static_cast<int16_t>(x[c * x_stride + l] - zero_point);
       }
     }
   }
   for (size_t c = full_channels; c < channels; ++c) {
     for (size_t l = 0; l < length; ++l) {
-      rows[l * row_stride + c] = static_cast<int16_t>(x[c * length + l] - zero_point);
+      rows[l * row_stride + c] = static_cast<int16_t>(x[c * x_stride + l] - zero_point);
     }
   }
 }

@@ -310,15 +310,17 @@ TEST_P(TransposeWidenKernel, EveryBlockRemainderAndZeroPoint) {
   for (size_t channels = 1; channels <= 19; ++channels) {
     for (size_t length = 1; length <= 19; ++length) {
       for (int32_t zp : {0, 128, 255}) {
-        std::vector<uint8_t> x(channels * length);
+        // Channels x_stride apart: the kernel reads positions [0, length) only.
+        const size_t x_stride = length + channels % 3;
+        std::vector<uint8_t> x(channels * x_stride);
         for (auto& v : x) v = static_cast<uint8_t>(rng());
         const size_t row_stride = channels + length % 3;  // a gap after some rows
         std::vector<int16_t> rows(length * row_stride + 8, int16_t{0x7777});
         std::vector<int16_t> expected = rows;
         for (size_t l = 0; l < length; ++l) {
-          for (size_t c = 0; c < channels; ++c) expected[l * row_stride + c] = static_cast<int16_t>(x[c * length + l] - zp);
+          for (size_t c = 0; c < channels; ++c) expected[l * row_stride + c] = static_cast<int16_t>(x[c * x_stride + l] - zp);
         }
-        GetParam()(channels, length, x.data(), zp, rows.data(), row_stride);
+        GetParam()(channels, length, x.data(), x_stride, zp, rows.data(), row_stride);
         ASSERT_EQ(rows, expected) << "channels " << channels << " length " << length << " zp " << zp;
       }
     }
