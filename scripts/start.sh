@@ -25,4 +25,6 @@ bash scripts/build.sh demo   # the wasm module, then the demo bundled from it
 node examples/seed.mjs
 echo
 echo "Demo: http://localhost:$port/   (Ctrl-C stops the server; ?simd=0 runs the scalar flavour)"
-exec node scripts/serve.mjs --root web-demo/dist --port "$port"
+# COOP + COEP make the page cross-origin isolated: SharedArrayBuffer, so threads.
+exec node scripts/serve.mjs --root web-demo/dist --port "$port" \
+  --header "Cross-Origin-Opener-Policy: same-origin" --header "Cross-Origin-Embedder-Policy: require-corp"

@@ -38,7 +38,7 @@ const goldenOf = (flavour) => (js.testResults || [])
   .filter((f) => f.name.endsWith(`golden.${flavour}.test.js`))
   .flatMap((f) => f.assertionResults || [])
   .filter((a) => a.ancestorTitles.some((t) => /^(valid|error) /.test(t)));
-const goldenLine = ["simd", "scalar"].map((flavour) => {
+const goldenLine = ["simd", "scalar", "threads"].map((flavour) => {
   const g = goldenOf(flavour);
   return `${flavour} ${g.filter((a) => a.status === "passed").length} of ${g.length}`;
 }).join(", ");

@@ -46,6 +46,10 @@ export default defineConfig({
     assetsInlineLimit: 0,
   },
   // The dev server reads ../js, ../dist (wasm) and ../bench/shapes.json.
-  server: { fs: { allow: [fromHere('..')] } },
+  // COOP + COEP (as npm start's server sends): cross-origin isolated, so threads.
+  server: {
+    fs: { allow: [fromHere('..')] },
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+  },
   plugins: [goldenCases()],
 });

@@ -67,6 +67,7 @@ function readState(page) {
       timePerForward: text('time-per-forward'),
       gmacs: text('gmacs'),
       flavour: text('flavour'),
+      threads: text('threads'),
       error: errorEl ? errorEl.textContent.trim() : null,
       errorVisible: visible(errorEl) && errorEl.textContent.trim() !== '',
       plots: ['plot-signal', 'plot-error'].map((id) => {
@@ -179,7 +180,11 @@ describeBrowser('the web demo (web-demo/dist)', () => {
     if (!fs.existsSync(path.join(DEMO_DIST, 'index.html'))) {
       throw new Error(`${DEMO_DIST}/index.html is missing: build the demo with 'bash scripts/build.sh demo'`);
     }
-    server = await startServer({ root: DEMO_DIST });
+    // As npm start serves it: cross-origin isolated, so the demo runs threads.
+    server = await startServer({
+      root: DEMO_DIST,
+      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+    });
   });
   afterAll(async () => {
     if (server) await server.close();
@@ -200,7 +205,10 @@ describeBrowser('the web demo (web-demo/dist)', () => {
     expect(state.errorVisible).toBe(false);
     expectNumbersShown(state);
     const info = await page.evaluate(() => ({ ...window.qconvDemo.info }));
-    expect(info).toMatchObject({ simd: true, flavour: 'wasmsimd' });
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    expect(info).toMatchObject({ simd: true, flavour: 'wasmsimd', threads: Math.min(cores, 8) });
+    expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
+    expect(state.threads).toBe(String(Math.min(cores, 8)));
     const run = await lastRun(page);
     expect(run.output.shape).toEqual(shapeOf(state.outputShape));
     await expectNodeEqual(run);
@@ -298,7 +306,8 @@ describeBrowser('the web demo (web-demo/dist)', () => {
     const state = await readState(page);
     expect(state.flavour).toBe('scalar');
     const info = await page.evaluate(() => ({ ...window.qconvDemo.info }));
-    expect(info).toMatchObject({ simd: false, flavour: 'scalar' });
+    expect(info).toMatchObject({ simd: false, flavour: 'scalar', threads: 1 });
+    expect(state.threads).toBe('1');
     expect(await change(page, 'preset', 'S1')).toBe('ready');
     const run = await lastRun(page);
     expect(run.output.shape).toEqual([20, 33, 101]);

@@ -3,6 +3,8 @@
 // served as static files, loading dist/qconv-*.mjs and the .wasm beside them
 // through import.meta.url; golden cases bit-exact in both flavours; a strict
 // Content-Security-Policy; clear errors when the .wasm cannot be fetched.
+const path = require('path');
+const { spawnSync } = require('child_process');
 const { describeBrowser, startServer, useBrowser } = require('./browser');
 const { loadGoldenCases, expectedOf } = require('../js/golden-cases');
 
@@ -11,6 +13,22 @@ const PAGE = 'tests/browser/fixtures/library.html';
 // one with reflect padding.
 const CASE_IDS = ['public-0001-T', 'public-0073-C', 'public-0111-T-output_size', 'public-0106-C-reflect'];
 const CSP = "script-src 'self' 'wasm-unsafe-eval'";
+// What makes a page cross-origin isolated (SharedArrayBuffer, so threads).
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+// fixtures/big-forward.mjs in Node, one thread: its output bytes (base64).
+function bigForwardInNode() {
+  const root = path.join(__dirname, '..', '..');
+  const script = `
+    import qconv from ${JSON.stringify(path.join(root, 'js', 'index.node.mjs'))};
+    import { bigForward } from ${JSON.stringify(path.join(__dirname, 'fixtures', 'big-forward.mjs'))};
+    await qconv.init();
+    const out = bigForward(qconv);
+    process.stdout.write(JSON.stringify({ shape: out.shape, dataB64: Buffer.from(out.data).toString('base64') }));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  if (child.status !== 0) throw new Error(`bigForward in Node failed: ${child.stderr}`);
+  return JSON.parse(child.stdout);
+}
 const HINT_WORDS = /locateFile[\s\S]*wasmBinary|wasmBinary[\s\S]*locateFile/;
 
 const goldenById = new Map(loadGoldenCases().map((c) => [c.id, c]));
@@ -41,13 +59,45 @@ describeBrowser('library in Chromium', () => {
   const session = useBrowser({ prefix: 'library' });
   let server;
   let cspServer;
+  let isolatedServer;
   beforeAll(async () => {
-    [server, cspServer] = await Promise.all([
-      startServer(), startServer({ headers: { 'Content-Security-Policy': CSP } }),
+    [server, cspServer, isolatedServer] = await Promise.all([
+      startServer(), startServer({ headers: { 'Content-Security-Policy': CSP } }), startServer({ headers: ISOLATION }),
     ]);
   });
   afterAll(async () => {
-    await Promise.all([server && server.close(), cspServer && cspServer.close()]);
+    await Promise.all([server && server.close(), cspServer && cspServer.close(), isolatedServer && isolatedServer.close()]);
+  });
+
+  test('a cross-origin-isolated page runs numThreads 2 on worker threads: golden bytes, and a big forward equals Node', async () => {
+    const { page } = await session.open(`${isolatedServer.url}${PAGE}?threads=2&big=1&cases=${CASE_IDS}`);
+    const result = await pageResult(page);
+    expect(result.initError).toBeUndefined();
+    expect(result.info).toMatchObject({ simd: true, flavour: 'wasmsimd', threads: 2 });
+    expect(result.big.crossOriginIsolated).toBe(true);
+    expectGoldenBytes(result.results);
+    const node = bigForwardInNode();
+    expect(result.big.shape).toEqual(node.shape);
+    expect(result.big.dataB64 === node.dataB64).toBe(true);
+    // The threaded flavour's wasm and its pthread worker script were fetched.
+    const requests = page.qconvLog.requests;
+    expect(requests.filter((u) => u.endsWith('.wasm'))).toEqual([`${isolatedServer.url}dist/qconv-simd-mt.wasm`]);
+    expect(requests).toContain(`${isolatedServer.url}dist/qconv-simd-mt.worker.js`);
+    expect(page.qconvLog.messages.filter((m) => m.startsWith('warning'))).toEqual([]);
+    await session.screenshot(page, 'threads-isolated');
+  });
+
+  test('without cross-origin isolation numThreads 2 warns once and runs one thread, same bytes', async () => {
+    const { page } = await session.open(`${server.url}${PAGE}?threads=2&big=1&cases=${CASE_IDS}`);
+    const result = await pageResult(page);
+    expect(result.info).toMatchObject({ simd: true, flavour: 'wasmsimd', threads: 1 });
+    expect(result.big.crossOriginIsolated).toBe(false);
+    expectGoldenBytes(result.results);
+    expect(result.big.dataB64 === bigForwardInNode().dataB64).toBe(true);
+    const warnings = page.qconvLog.messages.filter((m) => m.startsWith('warning'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^warning: qconv-wasm: numThreads 2 was asked, but this page is not cross-origin isolated .*Cross-Origin-Opener-Policy: same-origin.*; running on one thread$/);
+    expect(page.qconvLog.requests.filter((u) => u.endsWith('.wasm'))).toEqual([`${server.url}dist/qconv-simd.wasm`]);
   });
 
   test('the golden cases are there', () => {

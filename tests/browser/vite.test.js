@@ -46,6 +46,7 @@ describeBrowser('a Vite production build of an app importing qconv-wasm', () => 
   let outDir;
   let written;
   let server;
+  let isolatedServer;
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qconv-vite-'));
@@ -59,16 +60,22 @@ describeBrowser('a Vite production build of an app importing qconv-wasm', () => 
       [path.join(__dirname, 'vite-build.mjs'), appDir, outDir], { cwd: ROOT, timeout: 60000 });
     written = JSON.parse(stdout.trim().split('\n').pop());
     server = await startServer({ root: outDir });
+    isolatedServer = await startServer({
+      root: outDir,
+      headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+    });
   });
 
   afterAll(async () => {
     if (server) await server.close();
+    if (isolatedServer) await isolatedServer.close();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('the build emits both .wasm files as assets, byte-identical to dist/', () => {
-    for (const flavour of ['simd', 'scalar']) {
-      const assets = written.filter((f) => f.type === 'asset' && new RegExp(`qconv-${flavour}[^/]*\\.wasm$`).test(f.fileName));
+  test('the build emits the three .wasm files as assets, byte-identical to dist/', () => {
+    for (const flavour of ['simd', 'scalar', 'simd-mt']) {
+      // Vite appends '-' and an 8-character hash.
+      const assets = written.filter((f) => f.type === 'asset' && new RegExp(`qconv-${flavour}-[\\w-]{8}\\.wasm$`).test(f.fileName));
       expect(assets).toHaveLength(1);
       const emitted = fs.readFileSync(path.join(outDir, assets[0].fileName));
       expect(emitted.equals(fs.readFileSync(path.join(ROOT, 'dist', `qconv-${flavour}.wasm`)))).toBe(true);
@@ -106,5 +113,21 @@ describeBrowser('a Vite production build of an app importing qconv-wasm', () => 
     const wasmRequests = page.qconvLog.requests.filter((u) => u.endsWith('.wasm'));
     expect(wasmRequests).toHaveLength(1);
     expect(wasmRequests[0]).toMatch(/\/assets\/qconv-simd[^/]*\.wasm$/);
+  });
+
+  test('the built app runs numThreads 2 on a cross-origin-isolated page (the bundled pthread worker), same checksum', async () => {
+    const { page } = await session.open(`${isolatedServer.url}?threads=2`);
+    await page.waitForFunction(() => document.body.dataset.status !== 'loading');
+    const shown = await page.evaluate(() => ({
+      status: document.body.dataset.status,
+      error: document.getElementById('error').textContent,
+      threads: document.getElementById('threads').textContent,
+      checksum: document.getElementById('checksum').textContent,
+    }));
+    await session.screenshot(page, 'built-app-threads');
+    expect(shown).toEqual({ status: 'done', error: '', threads: '2', checksum: (await nodeReference()).checksum });
+    const requests = page.qconvLog.requests;
+    expect(requests.filter((u) => u.endsWith('.wasm'))).toEqual([expect.stringMatching(/\/assets\/qconv-simd-mt-[\w-]{8}\.wasm$/)]);
+    expect(requests.some((u) => /\/assets\/qconv-simd-mt\.worker-[\w-]{8}\.js$/.test(u))).toBe(true);
   });
 });

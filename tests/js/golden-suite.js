@@ -8,15 +8,17 @@ function firstDifference(a, b) {
   return -1;
 }
 
-function defineGoldenSuite(simd) {
+// simd: true or false; threads: init's numThreads (the threaded flavour when > 1).
+function defineGoldenSuite(simd, threads = 1) {
   const q = require('../..');
   const cases = loadGoldenCases();
   const valid = cases.filter((c) => !c.expected_error);
   const errors = cases.filter((c) => c.expected_error);
 
   beforeAll(async () => {
-    const info = await q.init({ simd });
+    const info = await q.init(threads > 1 ? { simd, numThreads: threads } : { simd });
     expect(info.simd).toBe(simd);
+    expect(info.threads).toBe(threads);
   });
 
   test('the golden set is present', () => {

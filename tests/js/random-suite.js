@@ -113,4 +113,4 @@ function defineRandomSuite(simd, count, seed) {
   });
 }
 
-module.exports = { defineRandomSuite };
+module.exports = { defineRandomSuite, runThroughApi };

@@ -575,11 +575,21 @@ async function runSelfTest() {
 const flavourName = (info) => (info.simd ? 'SIMD' : 'scalar');
 
 // ?simd=0 forces the scalar flavour, ?simd=1 insists on SIMD; default: auto.
+// ?threads=N asks for N threads; by default a cross-origin-isolated page
+// (npm start serves it with COOP/COEP) uses every core, up to 8, and any
+// other page one thread (the threaded flavour needs SharedArrayBuffer).
 function initOptionsFromUrl() {
-  const simd = new URLSearchParams(window.location.search).get('simd');
-  if (simd === '0' || simd === 'false') return { simd: false };
-  if (simd === '1' || simd === 'true') return { simd: true };
-  return {};
+  const params = new URLSearchParams(window.location.search);
+  const simd = params.get('simd');
+  const options = {};
+  if (simd === '0' || simd === 'false') options.simd = false;
+  if (simd === '1' || simd === 'true') options.simd = true;
+  if (params.has('threads')) {
+    options.numThreads = Number(params.get('threads'));
+  } else if (options.simd !== false && self.crossOriginIsolated) {
+    options.numThreads = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
+  }
+  return options;
 }
 
 wireControls();
@@ -592,6 +602,7 @@ demo.ready = (async () => {
     throw e;
   }
   $('flavour').textContent = flavourName(demo.info);
+  $('threads').textContent = String(demo.info.threads);
   const link = $('flavour-switch');
   link.href = demo.info.simd ? '?simd=0' : '?';
   link.textContent = demo.info.simd ? 'try the scalar flavour' : 'back to SIMD (auto)';
