@@ -12,6 +12,13 @@ export interface QTensor {
 export interface InitOptions {
   /** 'auto' (default) probes for WebAssembly SIMD128; false forces the scalar flavour. */
   simd?: 'auto' | boolean;
+  /**
+   * Threads every forward may use, 1 to 64 (default 1). More than 1 loads the threaded
+   * SIMD128 flavour (Emscripten pthreads: Node worker threads, or Web Workers on a
+   * cross-origin-isolated page); the output bytes are the same for any count. Where
+   * threads cannot run, init() warns once on the console and uses one thread.
+   */
+  numThreads?: number;
   /** The .wasm bytes, when the default location cannot be read or fetched. */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /**
@@ -27,6 +34,8 @@ export interface InitInfo {
   readonly version: string;
   /** The micro-kernel flavour compiled into the loaded module ('wasmsimd' or 'scalar'). */
   readonly flavour: string;
+  /** Threads forwards run on: numThreads when threads could start, else 1. */
+  readonly threads: number;
 }
 
 /** Loads the wasm module. Idempotent: concurrent and repeated calls share one promise. */

@@ -8,8 +8,9 @@ import type {
 import qconv from 'qconv-wasm';
 
 export async function run(): Promise<QTensor> {
-  const options: InitOptions = { simd: 'auto', locateFile: (name: string) => `/assets/${name}` };
+  const options: InitOptions = { simd: 'auto', numThreads: 4, locateFile: (name: string) => `/assets/${name}` };
   const info: InitInfo = await init(options);
+  const threads: number = info.threads;
   const flavour: string = info.flavour;
   const simd: boolean = info.simd;
 
@@ -58,6 +59,6 @@ export async function run(): Promise<QTensor> {
   same.dispose();
   valid.dispose();
   console.log(flavour, simd, outLength, perChannel, bias, floats.length, h.shape, stats.liveModules, version,
-    Conv1d.name, expected, down2.scale, samePadding, transposedPadding);
+    Conv1d.name, expected, down2.scale, samePadding, transposedPadding, threads);
   return y;
 }
