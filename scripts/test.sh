@@ -60,9 +60,19 @@ const browser = (js.testResults || []).filter((f) => /[\\/]tests[\\/]browser[\\/
   .flatMap((f) => f.assertionResults || []);
 const count = (status) => browser.filter((a) => a.status === status).length;
 console.log(`  of which browser (Chromium): ${count("passed")} passed, ${count("failed")} failed, ${count("pending") + count("skipped") + count("todo")} skipped`);
-const reasons = new Set(browser.flatMap((a) => a.ancestorTitles)
-  .map((t) => /\[skipped: (.*)\]$/.exec(t)).filter(Boolean).map((m) => m[1]));
-for (const reason of reasons) console.log(`  skipped: ${reason}`);
+// Skipped tests anywhere say why in their describe title: "[skipped: why]".
+const all = (js.testResults || []).flatMap((f) => f.assertionResults || []);
+const skippedWith = new Map();
+for (const a of all.filter((t) => t.status !== "passed" && t.status !== "failed")) {
+  const m = a.ancestorTitles.map((t) => /\[skipped: (.*)\]$/.exec(t)).find(Boolean);
+  const reason = m ? m[1] : "(no reason given)";
+  skippedWith.set(reason, (skippedWith.get(reason) || 0) + 1);
+}
+for (const [reason, n] of skippedWith) console.log(`  skipped: ${n} test(s): ${reason}`);
+const countIn = (file) => (js.testResults || []).filter((f) => f.name.endsWith(file))
+  .flatMap((f) => f.assertionResults || []).filter((a) => a.status === "passed").length;
+console.log(`  of which threads: ${countIn("/threads.test.js") + countIn("/golden.threads.test.js")} passed, fromFloat: ${countIn("/from-float.test.js")}, ` +
+  `save/load: ${countIn("/save-load.test.js")}, PyTorch export: ${countIn("/export-torch.test.js")}, padding 'same'/'valid': ${countIn("/padding-modes.test.js")}`);
 console.log(`golden cases passed (PyTorch-generated; valid bit-exact, errors rejected): ${goldenLine}`);
 const passed = nativeTotal - nativeFailed - nativeSkipped + js.numPassedTests;
 const failed = nativeFailed + js.numFailedTests;

@@ -11,6 +11,7 @@ const os = require('os');
 const path = require('path');
 const { execFileSync, spawnSync } = require('child_process');
 const q = require('../..');
+const { mulberry32 } = require('../../tools/mulberry32.cjs');
 
 const ROOT = path.join(__dirname, '..', '..');
 const PYTHON = '/usr/bin/python3';
@@ -37,6 +38,39 @@ const CASES = [
   { name: 'x-conv-per-channel-axis1', module: C, in: 4, out: 4, kernel: 3, qscheme: 'per_channel', weight_axis: 1, batch: 1, length: 5, expect_error: true },
   { name: 'x-output-zero-point', module: C, in: 2, out: 2, kernel: 1, output_zero_point: 300, batch: 1, length: 5, expect_error: true },
 ].map((c, i) => ({ seed: 1000 + i, ...c }));
+
+// Plus seeded random geometries, inside what torch defines (per-channel
+// ConvTranspose1d only with groups 1; reflect padding shorter than L).
+function randomCases(count, seed) {
+  const rand = mulberry32(seed);
+  const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+  const cases = [];
+  while (cases.length < count) {
+    const module = rand() < 0.5 ? T : C;
+    const groups = [1, 1, 2, 3][int(0, 3)];
+    const c = {
+      name: `r${cases.length}-${module === T ? 't' : 'c'}`, module, float: rand() < 0.2,
+      in: groups * int(1, 6), out: groups * int(1, 6), kernel: int(1, 5), stride: int(1, 3), padding: int(0, 2),
+      dilation: int(1, 2), groups, bias: rand() < 0.8, batch: int(1, 3), length: int(4, 24),
+      input_scale: [0.02, 0.05, 0.1][int(0, 2)], input_zero_point: int(0, 255),
+    };
+    if (module === T) {
+      c.output_padding = int(0, Math.max(c.stride, c.dilation) - 1);
+      if (groups === 1 && rand() < 0.4) c.qscheme = 'per_channel';
+    } else {
+      if (rand() < 0.4) c.qscheme = 'per_channel';
+      if (c.padding > 0 && rand() < 0.3) c.padding_mode = 'reflect';
+    }
+    if (c.float) delete c.qscheme;  // the qnnpack default qconfig: per-tensor weights
+    const outLength = module === T
+      ? (c.length - 1) * c.stride - 2 * c.padding + c.dilation * (c.kernel - 1) + c.output_padding + 1
+      : Math.floor((c.length + 2 * c.padding - c.dilation * (c.kernel - 1) - 1) / c.stride) + 1;
+    if (outLength < 1 || c.batch * c.out * outLength < 150) continue;  // enough distinct output values
+    cases.push({ seed: 2000 + cases.length, ...c });
+  }
+  return cases;
+}
+CASES.push(...randomCases(28, 61125));
 const EXPORTED = CASES.filter((c) => !c.expect_error);
 
 (hasTorch ? describe : describe.skip)(
