@@ -45,6 +45,16 @@ build_native_sanitized() {
   quietly native-asan-build cmake --build build/native-asan -j "$jobs"
 }
 
+# The native tests built with ThreadSanitizer (scripts/test.sh runs the
+# thread tests there).
+build_native_tsan() {
+  if [[ ! -f build/native-tsan/CMakeCache.txt ]]; then
+    quietly native-tsan-configure cmake -S . -B build/native-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      "-DCMAKE_CXX_FLAGS=-fsanitize=thread -fno-omit-frame-pointer"
+  fi
+  quietly native-tsan-build cmake --build build/native-tsan -j "$jobs" --target qconv_native_tests
+}
+
 # The demo bundles dist/ (the wasm build), so it always follows build_wasm.
 build_demo() {
   quietly demo-build npx --no-install vite build --config web-demo/vite.config.mjs
@@ -54,7 +64,8 @@ case $what in
   wasm) build_wasm ;;
   native) build_native ;;
   native-asan) build_native_sanitized ;;
+  native-tsan) build_native_tsan ;;
   demo) build_wasm; build_demo ;;
   all) build_wasm; build_native; build_demo ;;
-  *) echo "usage: scripts/build.sh [wasm|native|demo|all]" >&2; exit 2 ;;
+  *) echo "usage: scripts/build.sh [wasm|native|native-asan|native-tsan|demo|all]" >&2; exit 2 ;;
 esac

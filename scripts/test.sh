@@ -17,6 +17,13 @@ ctest --test-dir build/native-asan --output-on-failure -j "$(nproc 2>/dev/null |
 asan_status=$?
 tail -n 3 build/ctest-asan.log
 
+echo "== thread tests under ThreadSanitizer (30 cases, each on 1-4 threads)"
+bash scripts/build.sh native-tsan || exit 1
+QCONV_THREADS_TEST_CASES=30 TSAN_OPTIONS=halt_on_error=1 ./build/native-tsan/qconv_native_tests \
+  --gtest_filter='Threads.*' >build/tsan.log 2>&1
+tsan_status=$?
+tail -n 3 build/tsan.log
+
 echo "== fuzz smoke (libFuzzer, ASan + UBSan; 'npm run fuzz -- <seconds>' for longer)"
 bash scripts/fuzz.sh "${QCONV_FUZZ_SECONDS:-25}" 2>&1 | tee build/fuzz-smoke.log
 fuzz_status=${PIPESTATUS[0]}
@@ -49,6 +56,10 @@ if (nativeSkipped > 0) {
 const asanLog = fs.readFileSync("build/ctest-asan.log", "utf8");
 const a = /(\d+) tests failed out of (\d+)/.exec(asanLog);
 console.log(`native under ASan+UBSan (the same tests, not counted again below): ${a ? +a[2] - +a[1] : 0} passed, ${a ? +a[1] : "?"} failed`);
+const tsanLog = fs.readFileSync("build/tsan.log", "utf8");
+const tsanPassed = /\[  PASSED  \] (\d+) test/.exec(tsanLog);
+console.log(`thread tests under ThreadSanitizer (also not counted again): ${tsanPassed ? tsanPassed[1] : 0} passed` +
+  `${/WARNING: ThreadSanitizer/.test(tsanLog) ? ", DATA RACE reported (build/tsan.log)" : ", no race reported"}`);
 const fuzzLog = fs.readFileSync("build/fuzz-smoke.log", "utf8");
 const execs = [...fuzzLog.matchAll(/== fuzz (\w+): (\d+) s[\s\S]*?(\d+) executions, 0 findings/g)].map((m) => `${m[1]} ${m[3]} executions in ${m[2]} s`);
 console.log(`fuzz smoke: ${execs.length ? execs.join(", ") : "FAILED"}${/FINDING/.test(fuzzLog) ? " (FINDING: see build/fuzz/)" : execs.length ? ", 0 findings" : ""}`);
@@ -80,4 +91,4 @@ console.log(`total: ${passed} passed, ${failed} failed`);
 ')
 echo "== summary"
 echo "$summary"
-if [[ $native_status != 0 || $asan_status != 0 || $fuzz_status != 0 || $js_status != 0 ]]; then exit 1; fi
+if [[ $native_status != 0 || $asan_status != 0 || $tsan_status != 0 || $fuzz_status != 0 || $js_status != 0 ]]; then exit 1; fi

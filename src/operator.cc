@@ -1309,7 +1309,9 @@ Status set_num_threads(size_t threads, Error* error) {
 }
 
 size_t num_threads() { return pool_threads(); }
-ThreadPlan thread_plan(const Operator* op) { return ThreadPlan{op->threads, op->batch_parallel}; }
+ThreadPlan thread_plan(const Operator* op) {
+  return ThreadPlan{op->threads, op->batch_parallel, op->staging_stride != 0};
+}
 bool threads_supported() { return pool_threads_supported(); }
 
 }  // namespace qconv

@@ -135,11 +135,13 @@ Status run(Operator* op);
 Status set_num_threads(size_t threads, Error* error);
 size_t num_threads();
 bool threads_supported();
-// How the last reshape split run(): the threads it uses, and whether each
-// thread takes whole batch items (else the threads share each item's tiles).
+// How the last reshape split run(): the threads it uses, whether each
+// thread takes whole batch items (else the threads share each item's tiles),
+// and whether output blocks go through per-thread staging buffers.
 struct ThreadPlan {
   size_t threads = 1;
   bool batch_items = false;
+  bool staged_output = false;
 };
 ThreadPlan thread_plan(const Operator* op);
 
