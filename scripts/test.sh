@@ -83,7 +83,7 @@ for (const [reason, n] of skippedWith) console.log(`  skipped: ${n} test(s): ${r
 const countIn = (file) => (js.testResults || []).filter((f) => f.name.endsWith(file))
   .flatMap((f) => f.assertionResults || []).filter((a) => a.status === "passed").length;
 console.log(`  of which threads: ${countIn("/threads.test.js") + countIn("/golden.threads.test.js")} passed, fromFloat: ${countIn("/from-float.test.js")}, ` +
-  `save/load: ${countIn("/save-load.test.js")}, PyTorch export: ${countIn("/export-torch.test.js")}, padding 'same'/'valid': ${countIn("/padding-modes.test.js")}`);
+  `save/load: ${countIn("/save-load.test.js")}, PyTorch export: ${countIn("/export-torch.test.js")}, padding same/valid: ${countIn("/padding-modes.test.js")}`);
 console.log(`golden cases passed (PyTorch-generated; valid bit-exact, errors rejected): ${goldenLine}`);
 const passed = nativeTotal - nativeFailed - nativeSkipped + js.numPassedTests;
 const failed = nativeFailed + js.numFailedTests;
