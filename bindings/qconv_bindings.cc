@@ -218,6 +218,9 @@ std::string setNumThreads(int threads) {
   return status == qconv::Status::kOk ? std::string() : error.message;
 }
 int numThreads() { return static_cast<int>(qconv::num_threads()); }
+void setMinParallelWork(double multiply_adds) {
+  qconv::set_min_parallel_work(static_cast<uint64_t>(multiply_adds));
+}
 int liveModules() { return live_modules; }
 double memoryBytes() { return static_cast<double>(__builtin_wasm_memory_size(0)) * 65536.0; }
 // Bytes malloc has handed out and not taken back (dlmalloc's count).
@@ -247,6 +250,7 @@ EMSCRIPTEN_BINDINGS(qconv) {
   emscripten::function("kernelFlavour", &kernelFlavour);
   emscripten::function("setNumThreads", &setNumThreads);
   emscripten::function("numThreads", &numThreads);
+  emscripten::function("setMinParallelWork", &setMinParallelWork);
   emscripten::function("liveModules", &liveModules);
   emscripten::function("memoryBytes", &memoryBytes);
   emscripten::function("heapBytesInUse", &heapBytesInUse);

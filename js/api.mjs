@@ -29,7 +29,8 @@ const INIT_OPTIONS = ['simd', 'numThreads', 'wasmBinary', 'locateFile'];
 const MAX_THREADS = 64;
 
 // platform: { threadSupport() -> null | why threads cannot run here,
-// releaseWorkers(module) -> lets idle pool workers not keep Node alive }.
+// releaseWorkers(module) -> lets idle pool workers not keep Node alive,
+// minParallelWork: runs of fewer multiply-adds stay on one thread }.
 export function createQconv(loadNativeModule, platform = {}) {
   let native = null;
   let initInfo = null;
@@ -89,6 +90,7 @@ export function createQconv(loadNativeModule, platform = {}) {
         simd, threads, wasmBinary: options.wasmBinary, locateFile: options.locateFile,
       });
       if (threads > 1) {
+        if (platform.minParallelWork) module.setMinParallelWork(platform.minParallelWork);
         const refused = module.setNumThreads(threads);
         if (platform.releaseWorkers) platform.releaseWorkers(module);
         if (refused !== '') {

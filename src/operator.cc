@@ -1,6 +1,7 @@
 // Conv1d and ConvTranspose1d operators: validation (SEMANTICS.md §0),
 // weight packing, setup (output length, requantization plan, scratch) and run.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -20,8 +21,9 @@
 namespace qconv {
 
 // Below this many multiply-adds a forward runs on one thread: waking the
-// others costs more than it saves (about 25 us of work at 40 GMAC/s).
-constexpr uint64_t kMinParallelMacs = uint64_t{1} << 20;
+// others costs more than it saves (by default about 25 us of work at 40
+// GMAC/s; browsers wake workers more slowly, and their loader sets more).
+std::atomic<uint64_t> min_parallel_macs{uint64_t{1} << 20};
 
 // One dense convolution that run() computes: a ConvTranspose1d output phase
 // (the outputs o with (o + padding) mod stride == residue, whose taps are the
@@ -757,7 +759,7 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
               static_cast<uint64_t>(op->in_per_group * p.kernel_size)),
       static_cast<uint64_t>(transposed ? L : lout));
   size_t threads = pool_threads();
-  if (macs < kMinParallelMacs) threads = 1;
+  if (macs < min_parallel_macs.load(std::memory_order_relaxed)) threads = 1;
   const uint64_t batch_items = static_cast<uint64_t>(in.batch);
   const bool batch_parallel =
       threads > 1 && batch_items >= threads && (batch_items % threads == 0 || batch_items >= 2 * threads);
@@ -1309,6 +1311,9 @@ Status set_num_threads(size_t threads, Error* error) {
 }
 
 size_t num_threads() { return pool_threads(); }
+void set_min_parallel_work(uint64_t multiply_adds) {
+  min_parallel_macs.store(multiply_adds, std::memory_order_relaxed);
+}
 ThreadPlan thread_plan(const Operator* op) {
   return ThreadPlan{op->threads, op->batch_parallel, op->staging_stride != 0};
 }

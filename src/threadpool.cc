@@ -3,6 +3,7 @@
 #if QCONV_THREADS
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <new>
 #include <system_error>
@@ -15,10 +16,19 @@ namespace qconv {
 #if QCONV_THREADS
 namespace {
 
-// Workers spin this many polls for the next loop before sleeping: a forward
-// often follows another within microseconds, and waking a sleeping thread
-// costs tens of microseconds (a futex, or Atomics.wait/notify in wasm).
+// Workers spin this many polls (some 100 us) for the next loop before
+// sleeping: a forward often follows another within microseconds, and waking a
+// sleeping thread costs tens to hundreds of microseconds (a futex, or
+// Atomics.wait/notify in wasm). Longer spins take the core from the
+// browser's own threads.
 constexpr int kSpinPolls = 1 << 18;
+
+// job_: the loop's generation (high 32 bits), whether it is closed to
+// joiners, and how many workers are inside it. The caller closes the loop
+// when every item is taken and waits only for the workers inside: a worker
+// still asleep when a short loop ends is never waited for.
+constexpr uint64_t kClosed = uint64_t{1} << 31;
+constexpr uint64_t kInsideMask = kClosed - 1;
 
 class Pool {
  public:
@@ -63,14 +73,16 @@ class Pool {
     items_ = items;
     max_threads_ = max_threads;
     next_.store(0, std::memory_order_relaxed);
-    active_.store(workers_.size(), std::memory_order_relaxed);
+    const unsigned generation = generation_.load(std::memory_order_relaxed) + 1;
+    job_.store(uint64_t{generation} << 32, std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(wake_mutex_);
-      generation_.fetch_add(1, std::memory_order_release);
+      generation_.store(generation, std::memory_order_release);
     }
     wake_.notify_all();
     take_items(0);
-    while (active_.load(std::memory_order_acquire) != 0) {
+    job_.fetch_or(kClosed, std::memory_order_acq_rel);
+    while ((job_.load(std::memory_order_acquire) & kInsideMask) != 0) {
     }
   }
 
@@ -97,8 +109,23 @@ class Pool {
       }
       seen = now;
       if (stopping_.load(std::memory_order_acquire)) return;
-      take_items(thread);
-      active_.fetch_sub(1, std::memory_order_acq_rel);
+      if (join(now)) {
+        take_items(thread);
+        job_.fetch_sub(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+
+  // Enters loop `generation` unless it is over (closed, or already followed
+  // by another loop, which this worker will see next).
+  bool join(unsigned generation) {
+    uint64_t state = job_.load(std::memory_order_acquire);
+    for (;;) {
+      if ((state >> 32) != generation || (state & kClosed) != 0) return false;
+      if (job_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+        return true;
+      }
     }
   }
 
@@ -122,7 +149,7 @@ class Pool {
   std::atomic<unsigned> generation_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> next_{0};
-  std::atomic<size_t> active_{0};
+  std::atomic<uint64_t> job_{0};
   ParallelTask task_ = nullptr;
   void* context_ = nullptr;
   size_t items_ = 0;

@@ -133,6 +133,8 @@ Status run(Operator* op);
 // single-threaded wasm flavours) and takes effect at the next reshape. Not to
 // be called while another thread is inside run().
 Status set_num_threads(size_t threads, Error* error);
+// Runs of fewer multiply-adds stay on one thread (default 2^20).
+void set_min_parallel_work(uint64_t multiply_adds);
 size_t num_threads();
 bool threads_supported();
 // How the last reshape split run(): the threads it uses, whether each

@@ -186,6 +186,20 @@ function useBrowser({ prefix } = {}) {
   return { browser: () => browser, open, screenshot, problems };
 }
 
+// fixtures/big-forward.mjs in Node, one thread: its output bytes (base64).
+function bigForwardInNode() {
+    const script = `
+    import qconv from ${JSON.stringify(path.join(ROOT, 'js', 'index.node.mjs'))};
+    import { bigForward } from ${JSON.stringify(path.join(__dirname, 'fixtures', 'big-forward.mjs'))};
+    await qconv.init();
+    const out = bigForward(qconv);
+    process.stdout.write(JSON.stringify({ shape: out.shape, dataB64: Buffer.from(out.data).toString('base64') }));`;
+  const child = require('child_process').spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  if (child.status !== 0) throw new Error(`bigForward in Node failed: ${child.stderr}`);
+  return JSON.parse(child.stdout);
+}
+
 module.exports = {
+  bigForwardInNode,
   ROOT, CHROMIUM, chromiumStatus, describeBrowser, startServer, useBrowser, isExecutable,
 };

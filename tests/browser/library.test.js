@@ -3,9 +3,7 @@
 // served as static files, loading dist/qconv-*.mjs and the .wasm beside them
 // through import.meta.url; golden cases bit-exact in both flavours; a strict
 // Content-Security-Policy; clear errors when the .wasm cannot be fetched.
-const path = require('path');
-const { spawnSync } = require('child_process');
-const { describeBrowser, startServer, useBrowser } = require('./browser');
+const { bigForwardInNode, describeBrowser, startServer, useBrowser } = require('./browser');
 const { loadGoldenCases, expectedOf } = require('../js/golden-cases');
 
 const PAGE = 'tests/browser/fixtures/library.html';
@@ -16,19 +14,6 @@ const CSP = "script-src 'self' 'wasm-unsafe-eval'";
 // What makes a page cross-origin isolated (SharedArrayBuffer, so threads).
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
-// fixtures/big-forward.mjs in Node, one thread: its output bytes (base64).
-function bigForwardInNode() {
-  const root = path.join(__dirname, '..', '..');
-  const script = `
-    import qconv from ${JSON.stringify(path.join(root, 'js', 'index.node.mjs'))};
-    import { bigForward } from ${JSON.stringify(path.join(__dirname, 'fixtures', 'big-forward.mjs'))};
-    await qconv.init();
-    const out = bigForward(qconv);
-    process.stdout.write(JSON.stringify({ shape: out.shape, dataB64: Buffer.from(out.data).toString('base64') }));`;
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
-  if (child.status !== 0) throw new Error(`bigForward in Node failed: ${child.stderr}`);
-  return JSON.parse(child.stdout);
-}
 const HINT_WORDS = /locateFile[\s\S]*wasmBinary|wasmBinary[\s\S]*locateFile/;
 
 const goldenById = new Map(loadGoldenCases().map((c) => [c.id, c]));

@@ -10,7 +10,7 @@ const os = require('os');
 const path = require('path');
 const { execFile } = require('child_process');
 const { promisify } = require('util');
-const { ROOT, describeBrowser, startServer, useBrowser } = require('./browser');
+const { ROOT, bigForwardInNode, describeBrowser, startServer, useBrowser } = require('./browser');
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'vite-app');
 
@@ -53,6 +53,7 @@ describeBrowser('a Vite production build of an app importing qconv-wasm', () => 
     const appDir = path.join(tmp, 'app');
     outDir = path.join(tmp, 'dist');
     fs.cpSync(FIXTURE, appDir, { recursive: true });
+    fs.copyFileSync(path.join(__dirname, 'fixtures', 'big-forward.mjs'), path.join(appDir, 'big-forward.mjs'));
     // The package as an installed dependency would be: node_modules/<name>.
     fs.mkdirSync(path.join(appDir, 'node_modules'));
     fs.symlinkSync(ROOT, path.join(appDir, 'node_modules', 'qconv-wasm'), 'dir');
@@ -123,9 +124,14 @@ describeBrowser('a Vite production build of an app importing qconv-wasm', () => 
       error: document.getElementById('error').textContent,
       threads: document.getElementById('threads').textContent,
       checksum: document.getElementById('checksum').textContent,
+      bigChecksum: document.getElementById('big-checksum').textContent,
     }));
     await session.screenshot(page, 'built-app-threads');
-    expect(shown).toEqual({ status: 'done', error: '', threads: '2', checksum: (await nodeReference()).checksum });
+    const big = bigForwardInNode();
+    expect(shown).toEqual({
+      status: 'done', error: '', threads: '2', checksum: (await nodeReference()).checksum,
+      bigChecksum: fnv1a(Buffer.from(big.dataB64, 'base64')),
+    });
     const requests = page.qconvLog.requests;
     expect(requests.filter((u) => u.endsWith('.wasm'))).toEqual([expect.stringMatching(/\/assets\/qconv-simd-mt-[\w-]{8}\.wasm$/)]);
     expect(requests.some((u) => /\/assets\/qconv-simd-mt\.worker-[\w-]{8}\.js$/.test(u))).toBe(true);
