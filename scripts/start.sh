@@ -24,7 +24,7 @@ bash scripts/bootstrap.sh
 bash scripts/build.sh demo   # the wasm module, then the demo bundled from it
 node examples/seed.mjs
 echo
-echo "Demo: http://localhost:$port/   (Ctrl-C stops the server; ?simd=0 runs the scalar flavour)"
+echo "Demo: http://localhost:$port/   (Ctrl-C stops the server; ?simd=0 runs the scalar flavour, ?threads=1 one thread)"
 # COOP + COEP make the page cross-origin isolated: SharedArrayBuffer, so threads.
 exec node scripts/serve.mjs --root web-demo/dist --port "$port" \
   --header "Cross-Origin-Opener-Policy: same-origin" --header "Cross-Origin-Embedder-Policy: require-corp"
