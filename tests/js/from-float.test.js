@@ -267,6 +267,26 @@ describe('derived by hand', () => {
     z.dispose();
   });
 
+  test("padding 'same' with an even kernel pads 1 before and 2 after (torch's split); 'valid' none", () => {
+    // x = [1, 2, 3], K 4, weight [1, 0, 0, -1]: out[o] = p[o] - p[o+3].
+    // 'same' pads [0, 1, 2, 3, 0, 0] -> [0-3, 1-0, 2-0] = [-3, 1, 2]: range [-3, 2].
+    // (The other split, [0, 0, 1, 2, 3, 0], would give [0-2, 0-3, 1-0]: range [-3, 1].)
+    const same = q.Conv1d.fromFloat({
+      inChannels: 1, outChannels: 1, kernelSize: 4, padding: 'same', weight: [1, 0, 0, -1],
+      calibration: [{ data: [1, 2, 3], shape: [1, 3] }],
+    });
+    expect(same.padding).toBe('same');
+    expect([same.scale, same.zeroPoint]).toEqual([f32(5 / 255), 153]);  // 3 / f32(5/255) = 153.0000 -> 153
+    same.dispose();
+    // 'valid', K 2, weight [1, -1] over [1, 2, 4]: [-1, -2]; the range includes 0: [-2, 0].
+    const valid = q.Conv1d.fromFloat({
+      inChannels: 1, outChannels: 1, kernelSize: 2, padding: 'valid', weight: [1, -1],
+      calibration: [{ data: [1, 2, 4], shape: [1, 3] }],
+    });
+    expect([valid.scale, valid.zeroPoint]).toEqual([f32(2 / 255), 255]);
+    valid.dispose();
+  });
+
   test('explicit qparams win over observed ones; output alone leaves the input observed', () => {
     const calibration = [{ data: [-1, 0, 3], shape: [1, 3] }];
     const m = conv([1], { calibration, output: { scale: 0.5, zeroPoint: 7 } });
