@@ -159,6 +159,34 @@ async function expectNodeEqual(run) {
 
 const shapeOf = (text) => JSON.parse(text);
 
+// Uploads bytes through the page's "load .qconv" file input and waits for the
+// run (or the error) it causes.
+async function uploadModule(page, name, bytes) {
+  const before = await runs(page);
+  await page.setInputFiles('#load-module', { name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+  await page.waitForFunction((n) => Number(document.body.dataset.runs) > n &&
+    document.body.dataset.status !== 'running', before);
+  return waitReady(page);
+}
+
+// Clicks "Save module" and returns the download's file name and bytes.
+async function saveModule(page) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-module')]);
+  const file = await download.path();
+  return { name: download.suggestedFilename(), bytes: fs.readFileSync(file) };
+}
+
+const weightsChoice = (page) => page.evaluate(() => {
+  const select = document.getElementById('weights');
+  return { value: select.value, text: select.selectedOptions[0].textContent };
+});
+
+function expectSameBytes(a, b) {
+  expect(a.length).toBe(b.length);
+  const at = a.findIndex((v, i) => v !== b[i]);
+  expect(at).toBe(-1);
+}
+
 // The numbers a successful run shows: errors in output quanta (max >= mean
 // >= 0) and a positive time per forward.
 function expectNumbersShown(state) {
@@ -299,6 +327,134 @@ describeBrowser('the web demo (web-demo/dist)', () => {
     const again = await readState(page);
     expect(again.errorVisible).toBe(false);
     expect(shapeOf(again.outputShape)).toEqual([20, 33, 101]);
+  });
+
+  test("Conv1d padding 'same' keeps the length (asymmetric, zeros and reflect) and equals Node", async () => {
+    const page = await openDemo();
+    for (const [id, value] of [['module', 'Conv1d'], ['stride', 1], ['kernelSize', 4], ['dilation', 2]]) {
+      expect(await change(page, id, value)).toBe('ready');
+    }
+    expect(await change(page, 'padding', 'same')).toBe('ready');
+    for (const mode of ['zeros', 'reflect']) {
+      if (mode === 'reflect') expect(await change(page, 'paddingMode', 'reflect')).toBe('ready');
+      const state = await readState(page);
+      expect(state.errorVisible).toBe(false);
+      expectNumbersShown(state);
+      // The page's float reference pads dilation·(K − 1) = 6 positions, 3 before and 3
+      // after; an odd total (split unevenly) follows below.
+      expect(Number(state.maxError)).toBeLessThanOrEqual(0.5 + 1e-3);
+      const run = await lastRun(page);
+      expect(run.args).toMatchObject({ padding: 'same', kernelSize: 4, dilation: 2, paddingMode: mode });
+      expect(run.output.shape).toEqual([run.input.shape[0], run.args.outChannels, run.input.shape[2]]);
+      expect(shapeOf(state.outputShape)[2]).toBe(50);
+      await expectNodeEqual(run);
+    }
+    // An odd total (K = 4, dilation 1: 1 before, 2 after) with reflect, then 'valid'.
+    expect(await change(page, 'dilation', 1)).toBe('ready');
+    const odd = await readState(page);
+    expect(Number(odd.maxError)).toBeLessThanOrEqual(0.5 + 1e-3);
+    expect(shapeOf(odd.outputShape)[2]).toBe(50);
+    await expectNodeEqual(await lastRun(page));
+    expect(await change(page, 'padding', 'valid')).toBe('ready');
+    const valid = await readState(page);
+    expect(shapeOf(valid.outputShape)[2]).toBe(50 - 3);
+    expect(Number(valid.maxError)).toBeLessThanOrEqual(0.5 + 1e-3);
+    expect((await lastRun(page)).args.padding).toBe('valid');
+    await expectNodeEqual(await lastRun(page));
+    await session.screenshot(page, '9-conv1d-padding-same');
+  });
+
+  test("padding 'same' with stride 2, or on ConvTranspose1d, shows the library's error, then recovers", async () => {
+    const page = await openDemo();
+    expect(await change(page, 'module', 'Conv1d')).toBe('ready');   // docs-seed: stride 2
+    expect(await change(page, 'padding', 'same', { blank: false })).toBe('error');
+    const bad = await readState(page);
+    expect(bad.errorVisible).toBe(true);
+    expect(bad.error).toMatch(/^RangeError:.*Conv1d.*stride.*'same'/);
+    expect(await change(page, 'stride', 1)).toBe('ready');
+    const fixed = await readState(page);
+    expect(fixed.errorVisible).toBe(false);
+    expect(shapeOf(fixed.outputShape)[2]).toBe(50);
+    await expectNodeEqual(await lastRun(page));
+    // A word on ConvTranspose1d: the library's TypeError.
+    expect(await change(page, 'module', 'ConvTranspose1d', { blank: false })).toBe('error');
+    expect((await readState(page)).error).toMatch(/^TypeError: ConvTranspose1d: padding/);
+    expect(await change(page, 'padding', 0)).toBe('ready');
+    expect((await readState(page)).errorVisible).toBe(false);
+    expect(session.problems(page)).toEqual([]);
+  });
+
+  test('save downloads a .qconv that Node loads; loading it back runs the same bytes; corrupt files show the error', async () => {
+    const page = await openDemo();
+    if (!nodeApi) {
+      nodeApi = require('../../js/index.cjs');
+      await nodeApi.init();
+    }
+    // ConvTranspose1d (docs-seed, float filter), then Conv1d 'same' with random weights and bias.
+    const setups = [
+      { module: 'ConvTranspose1d', steps: [['bias-values', 'random']] },
+      { module: 'Conv1d', steps: [['module', 'Conv1d'], ['stride', 1], ['padding', 'same'], ['weights', 'random']] },
+    ];
+    let saved = null;
+    for (const setup of setups) {
+      for (const [id, value] of setup.steps) expect(await change(page, id, value)).toBe('ready');
+      const run = await lastRun(page);
+      const file = await saveModule(page);
+      expect(file.name).toBe(`${setup.module}.qconv`);
+      expect(file.bytes[10]).toBe(setup.module === 'Conv1d' ? 0 : 1);
+      const m = nodeApi[setup.module].load(file.bytes);
+      try {
+        expect(m.padding).toBe(run.args.padding);
+        expect(m.bias() !== null).toBe(true);
+        const y = m.forward(run.input);
+        expect(y.shape).toEqual(run.output.shape);
+        expect([y.scale, y.zeroPoint]).toEqual([run.output.scale, run.output.zeroPoint]);
+        expectSameBytes(y.data, run.output.data);
+      } finally {
+        m.dispose();
+      }
+      saved = { run, file };
+    }
+
+    // Other weights, then the saved Conv1d back: the page shows its output bytes.
+    expect(await change(page, 'seed', 7)).toBe('ready');
+    const other = await lastRun(page);
+    expect(other.output.data.findIndex((v, i) => v !== saved.run.output.data[i])).not.toBe(-1);
+    expect(await change(page, 'kernelSize', 5)).toBe('ready');   // the file restores K = 3
+    expect(await uploadModule(page, 'saved.qconv', saved.file.bytes)).toBe('ready');
+    const loaded = await readState(page);
+    expect(loaded.errorVisible).toBe(false);
+    const back = await lastRun(page);
+    expect(back.module).toBe('Conv1d');
+    expect(back.args).toEqual(saved.run.args);
+    expect(back.output.shape).toEqual(saved.run.output.shape);
+    expect([back.output.scale, back.output.zeroPoint]).toEqual([saved.run.output.scale, saved.run.output.zeroPoint]);
+    expectSameBytes(back.output.data, saved.run.output.data);
+    await expectNodeEqual(back);
+    expect(await weightsChoice(page)).toEqual({ value: 'loaded', text: expect.stringContaining('loaded file') });
+    expect(await page.inputValue('#kernelSize')).toBe('3');
+    expect(await page.inputValue('#padding')).toBe('same');
+    await session.screenshot(page, '10-loaded-qconv');
+
+    // The signal may change while loaded (same weights); a module parameter leaves it.
+    expect(await change(page, 'signal', 'chirp')).toBe('ready');
+    expect((await weightsChoice(page)).value).toBe('loaded');
+    await expectNodeEqual(await lastRun(page));
+    expect(await change(page, 'kernelSize', 5)).toBe('ready');
+    expect((await weightsChoice(page)).value).toBe('random');
+    await expectNodeEqual(await lastRun(page));
+
+    // One flipped byte: the library's checksum error; then the page recovers.
+    const corrupt = Buffer.from(saved.file.bytes);
+    corrupt[100] ^= 0x10;
+    expect(await uploadModule(page, 'corrupt.qconv', corrupt)).toBe('error');
+    const bad = await readState(page);
+    expect(bad.errorVisible).toBe(true);
+    expect(bad.error).toMatch(/^RangeError: Conv1d\.load: .*checksum/);
+    expect(session.problems(page)).toEqual([]);
+    await session.screenshot(page, '11-corrupt-qconv');
+    expect(await change(page, 'kernelSize', 3)).toBe('ready');
+    expect((await readState(page)).errorVisible).toBe(false);
   });
 
   test('?simd=0 runs the scalar flavour and computes the same bytes', async () => {

@@ -7,7 +7,7 @@ import { init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize } from 'qc
 import { PRESETS, DEFAULT_PRESET, presetValues } from './presets.js';
 import { synthesize, fromAudio } from './signals.js';
 import { decodeAudioFile } from './wav.js';
-import { affineQuint8Params, rangeOf, dequantizeInt8 } from './quantization.js';
+import { affineQuint8Params, rangeOf, dequantizeWeight } from './quantization.js';
 import { randomWeights, floatFilterWeights, makeBias, sourceChannel } from './weights.js';
 import { convTranspose1dReference, conv1dReference, outputPositionOnInputAxis } from './reference.js';
 import { drawChart } from './plot.js';
@@ -23,6 +23,10 @@ const $ = (id) => document.getElementById(id);
 const controls = $('controls');
 const MODULE_PARAMS = ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'outputPadding',
   'dilation', 'groups', 'paddingMode', 'batch', 'length', 'outputSize'];
+// Controls that define the module itself: editing one leaves a loaded .qconv
+// module for generated weights.
+const MODULE_DEFINITION = ['preset', 'module', 'bias', 'inChannels', 'outChannels', 'kernelSize', 'stride',
+  'padding', 'outputPadding', 'dilation', 'groups', 'paddingMode'];
 
 // Errors of this page's own checks (the library's are TypeError/RangeError).
 class DemoInputError extends Error {
@@ -38,6 +42,9 @@ const state = {
   audioError: null,     // why the last file could not be read
   result: null,         // the last successful run, for redrawing
   timer: null,
+  loaded: null,         // { name, module, weight, bias, scale, zeroPoint } while a .qconv module is active
+  weightsBeforeLoad: null,  // #weights' value before the file was loaded
+  pendingError: null,   // shown by the next recompute (a .qconv file that could not be loaded)
 };
 
 const demo = {
@@ -56,6 +63,15 @@ function numberOf(id) {
   return text === '' ? NaN : Number(text);
 }
 
+// #padding: a number, or a word ('same', 'valid') passed on as typed, so the
+// library accepts it (Conv1d) or names it (ConvTranspose1d, other words).
+function paddingOf(id) {
+  const text = $(id).value.trim();
+  if (text === '') return NaN;
+  const n = Number(text);
+  return Number.isNaN(n) ? text : n;
+}
+
 // "12", "[1, 16, 12]" or "1 16 12" -> numbers; empty -> null (none).
 function parseOutputSize(text) {
   const trimmed = text.trim().replace(/^\[|\]$/g, '').trim();
@@ -70,7 +86,7 @@ function readControls() {
     outChannels: numberOf('outChannels'),
     kernelSize: numberOf('kernelSize'),
     stride: numberOf('stride'),
-    padding: numberOf('padding'),
+    padding: paddingOf('padding'),
     ...(module === 'ConvTranspose1d' ? { outputPadding: numberOf('outputPadding') } : {}),
     dilation: numberOf('dilation'),
     groups: numberOf('groups'),
@@ -189,19 +205,29 @@ function runOnce(c) {
       inChannels, outChannels, kernelSize, stride: m.stride, padding: m.padding,
       dilation: m.dilation, groups: m.groups, paddingMode: m.paddingMode,
     };
-    const weight = c.weights === 'from-float' ? floatFilterWeights(c.module, params)
-      : randomWeights(c.module, params, seedOf(c));
-    const bias = c.args.bias ? makeBias(c.biasValues, outChannels, seedOf(c)) : null;
+    // A loaded .qconv module: its own weights and bias (the controls were set
+    // from its geometry, and editing them leaves it).
+    const loaded = state.loaded;
+    let weight;
+    let bias;
+    if (loaded) {
+      ({ weight, bias } = loaded);
+    } else {
+      weight = c.weights === 'from-float' ? floatFilterWeights(c.module, params)
+        : randomWeights(c.module, params, seedOf(c));
+      bias = c.args.bias ? makeBias(c.biasValues, outChannels, seedOf(c)) : null;
+    }
     m.setWeightBias(weight, bias);
 
     // The float reference over exactly what the module computes with.
     const inputDequantized = dequantize(input);
-    const weightDequantized = dequantizeInt8(weight.data, weight.scale, weight.zeroPoint);
+    const weightDequantized = dequantizeWeight(c.module, weight, params);
     const reference = (c.module === 'ConvTranspose1d' ? convTranspose1dReference : conv1dReference)(
       inputDequantized, inputShape, weightDequantized, bias, params, outLength);
 
-    const outputQ = c.deriveOutput ? affineQuint8Params(rangeOf(reference))
-      : { scale: c.outputScale, zeroPoint: c.outputZeroPoint };
+    const outputQ = loaded ? { scale: loaded.scale, zeroPoint: loaded.zeroPoint }
+      : c.deriveOutput ? affineQuint8Params(rangeOf(reference))
+        : { scale: c.outputScale, zeroPoint: c.outputZeroPoint };
     m.scale = outputQ.scale;
     m.zeroPoint = outputQ.zeroPoint;
 
@@ -239,7 +265,7 @@ function runOnce(c) {
     return {
       c, params, input, output, weight, inputDequantized, reference, outputDequantized, error,
       maxError, meanError: error.length ? sumError / error.length : 0, saturated, timing, macs,
-      inputQ, outputQ,
+      inputQ, outputQ, loaded,
     };
   } finally {
     m.dispose();
@@ -288,13 +314,17 @@ function showResult(r) {
     `${(r.macs / 1e6).toPrecision(3)} M MACs per forward`,
     `median of ${timing.samples} × ${timing.repeats} forward${timing.repeats > 1 ? 's' : ''}`,
     `input scale ${formatNumber(r.inputQ.scale)}, zero point ${r.inputQ.zeroPoint}`,
-    `weight scale ${formatNumber(w.scale)} (int8, zero point ${w.zeroPoint})`,
+    typeof w.scale === 'number' ? `weight scale ${formatNumber(w.scale)} (int8, zero point ${w.zeroPoint})`
+      : `weight per channel (int8, ${w.scale.length} scales)`,
     `output scale ${formatNumber(r.outputQ.scale)}, zero point ${r.outputQ.zeroPoint}`,
     ...(r.saturated ? [`${r.saturated} outputs saturated at 0 or 255`] : []),
   ].join('  ·  ');
   showQuantizationFields('input', r.inputQ, c.deriveInput);
-  showQuantizationFields('output', r.outputQ, c.deriveOutput);
-  $('weights-info').textContent = c.weights === 'from-float'
+  showQuantizationFields('output', r.outputQ, c.deriveOutput || Boolean(r.loaded));
+  $('weights-info').textContent = r.loaded
+    ? `From ${r.loaded.name}: its ${typeof w.scale === 'number' ? 'per-tensor' : 'per-channel'} qint8 weights, `
+      + `${r.loaded.bias ? 'its bias' : 'no bias'} and its output scale and zero point.`
+    : c.weights === 'from-float'
     ? (c.module === 'ConvTranspose1d'
       ? 'Triangle (linear interpolation) per channel; symmetric qint8.'
       : `${r.params.kernelSize}-tap moving average per channel; symmetric qint8.`)
@@ -380,6 +410,9 @@ function recompute() {
   setStatus('running');
   let ok = false;
   try {
+    const pending = state.pendingError;
+    state.pendingError = null;
+    if (pending) throw pending;
     state.result = runOnce(readControls());
     clearError();
     showResult(state.result);
@@ -393,6 +426,7 @@ function recompute() {
     state.runs++;
     document.body.dataset.runs = String(state.runs);
     setStatus(ok ? 'ready' : 'error');
+    $('save-module').disabled = !ok;
   }
 }
 
@@ -469,6 +503,120 @@ async function loadAudio(file) {
   scheduleRecompute();
 }
 
+// ---- saving and loading a module (.qconv, docs/FORMAT.md) ------------------------
+
+// The last successful run's module as bytes (m.save()), with the input's
+// quantization stored as its inputQuantization, downloaded as <module>.qconv.
+function saveModule() {
+  const run = demo.lastRun;
+  if (!run) return;
+  const Module = run.module === 'ConvTranspose1d' ? ConvTranspose1d : Conv1d;
+  const { inChannels, outChannels, kernelSize, ...options } = run.args;
+  let bytes;
+  try {
+    const m = new Module(inChannels, outChannels, kernelSize, options);
+    try {
+      m.setWeightBias(run.weight, run.bias);
+      m.scale = run.outputScale;
+      m.zeroPoint = run.outputZeroPoint;
+      try {
+        m.inputQuantization = { scale: run.input.scale, zeroPoint: run.input.zeroPoint };
+      } catch {
+        // A typed input scale the module will not store (e.g. subnormal): saved without it.
+      }
+      bytes = m.save();
+    } finally {
+      m.dispose();
+    }
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = `${run.module}.qconv`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// Loads a .qconv file with the load() of the kind stored at byte 10 (0 =
+// Conv1d, 1 = ConvTranspose1d), sets the module controls from the module and
+// runs it with its own weights, bias and output quantization. A file the
+// library rejects shows its error (the page keeps what it had).
+async function loadModuleFile(file) {
+  if (!file) return;
+  setStatus('running');
+  try {
+    await demo.ready;
+  } catch {
+    return;  // init() failed; already shown
+  }
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const Module = bytes[10] === 1 ? ConvTranspose1d : Conv1d;
+    const module = Module === ConvTranspose1d ? 'ConvTranspose1d' : 'Conv1d';
+    const m = Module.load(bytes);
+    try {
+      const w = m.weight();
+      const fields = {
+        inChannels: m.inChannels, outChannels: m.outChannels, kernelSize: m.kernelSize, stride: m.stride,
+        padding: m.padding, dilation: m.dilation, groups: m.groups, paddingMode: m.paddingMode,
+        ...(module === 'ConvTranspose1d' ? { outputPadding: m.outputPadding } : {}),
+      };
+      if (!state.loaded) state.weightsBeforeLoad = $('weights').value;
+      state.loaded = {
+        name: file.name,
+        module,
+        weight: { data: w.data, scale: w.scale, zeroPoint: w.zeroPoint },
+        bias: m.bias(),
+        scale: m.scale,
+        zeroPoint: m.zeroPoint,
+      };
+      $('module').value = module;
+      for (const [id, value] of Object.entries(fields)) $(id).value = String(value);
+      $('bias').checked = m.bias() !== null;
+      $('outputSize').value = '';
+    } finally {
+      m.dispose();
+    }
+    markPresetEdited();
+    updateModuleFields();
+    showLoadedState();
+  } catch (e) {
+    state.pendingError = e;
+  }
+  scheduleRecompute();
+}
+
+// Leaves a loaded module for generated weights: #weights back to what it
+// was (or to the value just chosen there).
+function unloadModule(keepWeightsChoice) {
+  if (!state.loaded) return;
+  state.loaded = null;
+  if (!keepWeightsChoice) $('weights').value = state.weightsBeforeLoad || 'from-float';
+  showLoadedState();
+}
+
+// #weights shows "loaded file" while a loaded module is active; the output
+// quantization and bias values then come from the file.
+function showLoadedState() {
+  const loaded = state.loaded;
+  const option = $('weights').querySelector('option[value="loaded"]');
+  option.disabled = !loaded;
+  option.hidden = !loaded;
+  option.title = loaded ? loaded.name : '';
+  if (loaded) $('weights').value = 'loaded';
+  for (const id of ['bias-values', 'derive-output-qparams', 'output-scale', 'output-zero-point']) {
+    $(id).disabled = Boolean(loaded);
+  }
+  const info = $('module-file-info');
+  info.hidden = !loaded;
+  info.textContent = loaded ? `Running ${loaded.module} from ${loaded.name}; editing the module leaves it.` : '';
+}
+
 function wireControls() {
   const presetSelect = $('preset');
   presetSelect.replaceChildren(
@@ -484,6 +632,15 @@ function wireControls() {
       event.target.value = '';  // choosing the same file again fires change again
       loadAudio(file);
       return;
+    }
+    if (id === 'load-module') {
+      const file = event.target.files[0];
+      event.target.value = '';
+      loadModuleFile(file);
+      return;
+    }
+    if (state.loaded && (MODULE_DEFINITION.includes(id) || (id === 'weights' && event.target.value !== 'loaded'))) {
+      unloadModule(id === 'weights');
     }
     if (id === 'preset') applyPreset(presetSelect.value);
     else if (MODULE_PARAMS.includes(id) || id === 'module' || id === 'bias') markPresetEdited();
@@ -511,8 +668,12 @@ function wireControls() {
   document.addEventListener('drop', (event) => {
     event.preventDefault();
     zone.classList.remove('dragging');
-    loadAudio(event.dataTransfer && event.dataTransfer.files[0]);
+    const file = event.dataTransfer && event.dataTransfer.files[0];
+    if (file && /\.qconv$/i.test(file.name)) loadModuleFile(file);
+    else loadAudio(file);
   });
+
+  $('save-module').addEventListener('click', saveModule);
 
   $('self-test').addEventListener('click', () => {
     runSelfTest().catch(() => {});  // shown in #self-test-result

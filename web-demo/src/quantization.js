@@ -57,3 +57,23 @@ export function dequantizeInt8(data, scale, zeroPoint) {
   for (let i = 0; i < data.length; i++) out[i] = f32(scale * (data[i] - zeroPoint));
   return out;
 }
+
+// Dequantizes a module's weight, per-tensor (scale a number) or per output
+// channel (scale and zeroPoint arrays, as m.weight() returns for a per-channel
+// module loaded from a file), in the module's layout: Conv1d [Cout, Cin/g, K],
+// ConvTranspose1d [Cin, Cout/g, K].
+export function dequantizeWeight(module, { data, scale, zeroPoint = 0 }, { inChannels, outChannels, kernelSize: K, groups }) {
+  if (typeof scale === 'number') return dequantizeInt8(data, scale, zeroPoint);
+  const inPerGroup = inChannels / groups;
+  const outPerGroup = outChannels / groups;
+  const channelOf = module === 'Conv1d'
+    ? (i) => Math.floor(i / (inPerGroup * K))
+    : (i) => Math.floor(Math.floor(i / (outPerGroup * K)) / inPerGroup) * outPerGroup
+      + (Math.floor(i / K) % outPerGroup);
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const c = channelOf(i);
+    out[i] = f32(scale[c] * (data[i] - (typeof zeroPoint === 'number' ? zeroPoint : zeroPoint[c])));
+  }
+  return out;
+}

@@ -39,19 +39,33 @@ export function convTranspose1dReference(x, [N, Cin, L], w, bias, p, outLength) 
   return out;
 }
 
+// Conv1d's padding as [before, after]: an integer on both sides, 'valid'
+// none, 'same' dilation·(K − 1) split with the larger half after the input
+// (torch.nn.Conv1d's rule).
+export function conv1dPaddingSides({ kernelSize: K, padding, dilation }) {
+  if (padding === 'valid') return [0, 0];
+  if (padding === 'same') {
+    const total = dilation * (K - 1);
+    const before = Math.floor(total / 2);
+    return [before, total - before];
+  }
+  return [padding, padding];
+}
+
 // out[n, oc, o] = bias[oc] + Σ w[oc, ic mod Cin/g, k] · xPadded[n, ic, o·stride + k·dilation]
-// with zeros or reflect padding of `padding` on both sides.
+// with zeros or reflect padding of conv1dPaddingSides(p) before and after.
 export function conv1dReference(x, [N, Cin, L], w, bias, p, outLength) {
-  const { outChannels: Cout, kernelSize: K, stride, padding, dilation, groups, paddingMode } = p;
+  const { outChannels: Cout, kernelSize: K, stride, dilation, groups, paddingMode } = p;
+  const [before, after] = conv1dPaddingSides(p);
   const inPerGroup = Cin / groups;
   const outPerGroup = Cout / groups;
   const out = new Float64Array(N * Cout * outLength);
   initBias(out, N, Cout, outLength, bias);
-  const padded = new Float32Array(L + 2 * padding);
+  const padded = new Float32Array(before + L + after);
   for (let n = 0; n < N; n++) {
     for (let ic = 0; ic < Cin; ic++) {
       const xRow = x.subarray((n * Cin + ic) * L, (n * Cin + ic + 1) * L);
-      padRow(padded, xRow, padding, paddingMode);
+      padRow(padded, xRow, before, after, paddingMode);
       const group = Math.floor(ic / inPerGroup);
       const icInGroup = ic - group * inPerGroup;
       for (let j = 0; j < outPerGroup; j++) {
@@ -79,22 +93,21 @@ function initBias(out, N, Cout, outLength, bias) {
   }
 }
 
-// torch.nn.functional.pad(x, (p, p), mode): 'zeros' or 'reflect' (the edge
-// sample is not repeated; the module checks padding < L).
-function padRow(padded, row, padding, mode) {
+// torch.nn.functional.pad(x, (before, after), mode): 'zeros' or 'reflect'
+// (the edge sample is not repeated; the module checks each side < L).
+function padRow(padded, row, before, after, mode) {
   const L = row.length;
-  padded.set(row, padding);
-  for (let i = 1; i <= padding; i++) {
-    padded[padding - i] = mode === 'reflect' ? row[i] : 0;
-    padded[padding + L - 1 + i] = mode === 'reflect' ? row[L - 1 - i] : 0;
-  }
+  padded.set(row, before);
+  for (let i = 1; i <= before; i++) padded[before - i] = mode === 'reflect' ? row[i] : 0;
+  for (let i = 1; i <= after; i++) padded[before + L - 1 + i] = mode === 'reflect' ? row[L - 1 - i] : 0;
 }
 
 // Where output sample o sits on the input's sample axis: the input position
 // under the centre of the kernel taps that produce it. Lines the curves up.
-export function outputPositionOnInputAxis(module, { kernelSize: K, stride, padding, dilation }) {
+export function outputPositionOnInputAxis(module, p) {
+  const { kernelSize: K, stride, padding, dilation } = p;
   const centre = ((K - 1) * dilation) / 2;
-  return module === 'ConvTranspose1d'
-    ? (o) => (o + padding - centre) / stride
-    : (o) => o * stride - padding + centre;
+  if (module === 'ConvTranspose1d') return (o) => (o + padding - centre) / stride;
+  const [before] = conv1dPaddingSides(p);
+  return (o) => o * stride - before + centre;
 }
