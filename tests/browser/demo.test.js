@@ -4,7 +4,8 @@
 // contract (web-demo/README.md): it computes on load, reacts to parameter
 // changes (texts and plots update), computes the bytes Node computes for the
 // same module and input, passes its self test (the golden cases), shows
-// invalid parameters as an error, and runs the scalar flavour with ?simd=0.
+// invalid parameters as an error, runs the scalar flavour with ?simd=0, takes
+// Conv1d's padding 'same'/'valid', and saves and loads modules as .qconv files.
 const fs = require('fs');
 const path = require('path');
 const { ROOT, describeBrowser, startServer, useBrowser } = require('./browser');
@@ -455,6 +456,35 @@ describeBrowser('the web demo (web-demo/dist)', () => {
     await session.screenshot(page, '11-corrupt-qconv');
     expect(await change(page, 'kernelSize', 3)).toBe('ready');
     expect((await readState(page)).errorVisible).toBe(false);
+  });
+
+  test('a per-channel ConvTranspose1d made in Node loads, runs within ±0.5 quanta and equals Node', async () => {
+    const page = await openDemo();
+    if (!nodeApi) {
+      nodeApi = require('../../js/index.cjs');
+      await nodeApi.init();
+    }
+    // Groups 2, weight [16, 4, 3]; each output channel's weights on its own scale.
+    const [Cin, Cout, K, groups] = [16, 8, 3, 2];
+    const weight = Float32Array.from({ length: Cin * (Cout / groups) * K },
+      (_, i) => Math.sin(i * 1.7) * 0.05 * (1 + (Math.floor(i / K) % (Cout / groups))));
+    const bias = Float32Array.from({ length: Cout }, (_, c) => 0.01 * c - 0.03);
+    const m = nodeApi.ConvTranspose1d.fromFloat({
+      inChannels: Cin, outChannels: Cout, kernelSize: K, stride: 2, padding: 1, groups,
+      weight, bias, weightQScheme: 'per_channel', output: { scale: 0.02, zeroPoint: 128 },
+    });
+    const bytes = m.save();
+    m.dispose();
+    expect(await uploadModule(page, 'per-channel.qconv', bytes)).toBe('ready');
+    const state = await readState(page);
+    expect(state.errorVisible).toBe(false);
+    expect(Number(state.maxError)).toBeLessThanOrEqual(0.51);
+    const run = await lastRun(page);
+    expect(run.args).toMatchObject({ inChannels: Cin, outChannels: Cout, kernelSize: K, stride: 2, padding: 1, groups });
+    expect(run.weight.scale).toHaveLength(Cout);
+    expect([run.outputScale, run.outputZeroPoint]).toEqual([0.02, 128]);
+    await expectNodeEqual(run);
+    expect((await weightsChoice(page)).value).toBe('loaded');
   });
 
   test('?simd=0 runs the scalar flavour and computes the same bytes', async () => {
