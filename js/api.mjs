@@ -119,20 +119,8 @@ export function createQconv(loadNativeModule, platform = {}) {
   function quantizePerTensor(values, shape, scale, zeroPoint) {
     const what = 'quantizePerTensor';
     requireNative(what);
-    let floats;
-    if (values instanceof Float32Array) {
-      floats = values;
-    } else if (Array.isArray(values)) {
-      // An index loop, not forEach: holes of a sparse array are undefined, not skipped.
-      for (let i = 0; i < values.length; i++) {
-        if (typeof values[i] !== 'number') {
-          throw new TypeError(`${what}: values[${i}] must be a number, got ${describe(values[i])}`);
-        }
-      }
-      floats = Float32Array.from(values);
-    } else {
-      throw new TypeError(`${what}: values must be a Float32Array or an array of numbers, got ${describe(values)}`);
-    }
+    // Non-finite values are allowed here: they saturate (policy).
+    const floats = toFloat32(what, 'values', values);
     const dims = checkShape(what, 'shape', shape);
     const size = dims.reduce((a, b) => a * b, 1);
     if (size !== floats.length) {
@@ -716,22 +704,25 @@ const FROM_FLOAT_CONV_GEOMETRY = ['inChannels', 'outChannels', 'kernelSize',
   'stride', 'padding', 'dilation', 'groups', 'paddingMode'];
 const FROM_FLOAT_KEYS = ['weight', 'bias', 'weightQScheme', 'input', 'output', 'calibration'];
 
+// Float32Array as it is, or an array of numbers rounded to float32.
+function toFloat32(owner, name, values) {
+  if (values instanceof Float32Array) return values;
+  if (!Array.isArray(values)) {
+    throw new TypeError(`${owner}: ${name} must be a Float32Array or an array of numbers, got ${describe(values)}`);
+  }
+  // An index loop, not forEach: holes of a sparse array are undefined, not skipped.
+  for (let i = 0; i < values.length; i++) {
+    if (typeof values[i] !== 'number') {
+      throw new TypeError(`${owner}: ${name}[${i}] must be a number, got ${describe(values[i])}`);
+    }
+  }
+  return Float32Array.from(values);
+}
+
 // Float32Array, or an array of numbers (rounded to float32): every value
 // must be finite as a float32.
 function floatValues(owner, name, values) {
-  let floats;
-  if (values instanceof Float32Array) {
-    floats = values;
-  } else if (Array.isArray(values)) {
-    for (let i = 0; i < values.length; i++) {
-      if (typeof values[i] !== 'number') {
-        throw new TypeError(`${owner}: ${name}[${i}] must be a number, got ${describe(values[i])}`);
-      }
-    }
-    floats = Float32Array.from(values);
-  } else {
-    throw new TypeError(`${owner}: ${name} must be a Float32Array or an array of numbers, got ${describe(values)}`);
-  }
+  const floats = toFloat32(owner, name, values);
   for (let i = 0; i < floats.length; i++) {
     if (!Number.isFinite(floats[i])) {
       const given = Array.isArray(values) ? values[i] : floats[i];

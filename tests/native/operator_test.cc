@@ -949,28 +949,8 @@ TEST(OperatorEdge, OutputBlocksMatchReference) {
       {OperatorKind::kConv1d, 4, 64, 3, 1, 1, 2047},            // in place
   };
   for (const Shape& sh : shapes) {
-    Case c;
-    c.params.kind = sh.kind;
-    c.params.in_channels = sh.cin;
-    c.params.out_channels = sh.cout;
-    c.params.kernel_size = sh.k;
-    c.params.stride = sh.stride;
-    c.params.padding = sh.padding;
-    c.weight.resize(static_cast<size_t>(sh.cin * sh.cout * sh.k));
-    for (auto& w : c.weight) w = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
-    c.weight_scales = {0.01};
-    c.weight_zero_points = {3};
-    c.has_bias = true;
-    c.bias.resize(static_cast<size_t>(sh.cout));
-    for (auto& b : c.bias) b = std::uniform_real_distribution<float>(-2.0f, 2.0f)(rng);
-    c.output_scale = 0.05;
-    c.output_zero_point = 120;
-    c.batch = 2;
-    c.length = sh.length;
-    c.input_scale = 0.02;
-    c.input_zero_point = 130;
-    c.input.resize(static_cast<size_t>(c.batch * sh.cin * sh.length));
-    for (auto& x : c.input) x = static_cast<uint8_t>(rng());
+    const Case c = qconv_test::dense_blocks_case(sh.kind, sh.cin, sh.cout, sh.k, sh.stride, sh.padding,
+                                                 sh.length, 2, rng);
     int64_t lout = -1;
     const std::vector<uint8_t> expected = reference_forward(c, &lout, nullptr);
     for (const qconv::Backend backend : {qconv::Backend::kDefault, qconv::Backend::kScalar}) {

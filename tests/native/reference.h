@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -200,6 +201,38 @@ struct ApiResult {
 
 // create -> set_weights -> set_output_quantization -> reshape -> setup -> run.
 // The core's weight descriptor for a test case (views into the case's vectors).
+// A dense (groups 1) case with seeded random per-tensor weights (scale 0.01,
+// zero point 3), a bias in [-2, 2], input (scale 0.02, zero point 130) and
+// output (scale 0.05, zero point 120) quantization: the shapes that test
+// output blocking and staging.
+template <typename Rng>
+Case dense_blocks_case(qconv::OperatorKind kind, int64_t cin, int64_t cout, int64_t k, int64_t stride,
+                       int64_t padding, int64_t length, int64_t batch, Rng& rng) {
+  Case c;
+  c.params.kind = kind;
+  c.params.in_channels = cin;
+  c.params.out_channels = cout;
+  c.params.kernel_size = k;
+  c.params.stride = stride;
+  c.params.padding = padding;
+  c.weight.resize(static_cast<size_t>(cin * cout * k));
+  for (auto& w : c.weight) w = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
+  c.weight_scales = {0.01};
+  c.weight_zero_points = {3};
+  c.has_bias = true;
+  c.bias.resize(static_cast<size_t>(cout));
+  for (auto& b : c.bias) b = std::uniform_real_distribution<float>(-2.0f, 2.0f)(rng);
+  c.output_scale = 0.05;
+  c.output_zero_point = 120;
+  c.batch = batch;
+  c.length = length;
+  c.input_scale = 0.02;
+  c.input_zero_point = 130;
+  c.input.resize(static_cast<size_t>(batch * cin * length));
+  for (auto& x : c.input) x = static_cast<uint8_t>(rng());
+  return c;
+}
+
 inline qconv::WeightDesc weight_desc(const Case& c) {
   qconv::WeightDesc wd;
   wd.data = c.weight.data();
