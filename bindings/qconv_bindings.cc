@@ -1,17 +1,27 @@
-// embind bindings: thin. Copies typed arrays into and out of the wasm heap,
-// turns qconv::Status into an int the JS layer maps to TypeError/RangeError
-// (the message comes from lastError()). Types are checked in js/, values in
-// the core.
+// embind bindings: thin. They take plain numbers and hand out views of wasm
+// memory; the JS layer copies caller data into those views itself. Nothing
+// here reads a JS value or calls back into JS, so no caller code (a getter, a
+// Proxy trap, an exception) can run, or unwind, while a wasm frame is live.
+// Statuses are ints the JS layer maps to TypeError/RangeError; the message
+// is in a static buffer (errorMessage()), so reporting an error never needs
+// the heap.
+//
+// A full heap: every entry point first makes sure a small reserve is held.
+// Allocations that would fail (the core's error strings, embind's own) make
+// operator new release it and retry, so they succeed; the next call takes
+// the reserve back, or fails cleanly with "out of memory" when it cannot.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
 #include <malloc.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
-#include <vector>
 
 #include "qconv/qconv.h"
 
@@ -19,6 +29,53 @@ using emscripten::typed_memory_view;
 using emscripten::val;
 
 namespace {
+
+constexpr int kOk = static_cast<int>(qconv::Status::kOk);
+constexpr int kOutOfMemory = static_cast<int>(qconv::Status::kOutOfMemory);
+
+// ---- the last error message, in static memory --------------------------------
+char message_text[1024];
+size_t message_length = 0;
+
+void set_message(const char* text, size_t length) {
+  message_length = length < sizeof message_text ? length : sizeof message_text;
+  std::memcpy(message_text, text, message_length);
+}
+void set_message(const std::string& text) { set_message(text.data(), text.size()); }
+
+// ---- the reserve ---------------------------------------------------------------
+constexpr size_t kReserveBytes = size_t{256} << 10;
+void* reserve = nullptr;
+
+double heap_bytes_in_use() { return static_cast<double>(mallinfo().uordblks); }
+
+// operator new's handler: give the reserve back so that the allocation in
+// progress succeeds. Without it, the process cannot go on (entry points hold
+// the reserve before they allocate, so this is not reached).
+void release_reserve() {
+  if (reserve == nullptr) std::abort();
+  std::free(reserve);
+  reserve = nullptr;
+}
+
+// True when the reserve is held (taken again if a failure spent it); else
+// the message says that memory is full and the call must not go on.
+bool hold_reserve() {
+  if (reserve == nullptr) reserve = std::malloc(kReserveBytes);
+  if (reserve != nullptr) return true;
+  char text[160];
+  const int n = std::snprintf(text, sizeof text, "out of memory: needs %zu bytes, %.0f in use",
+                              kReserveBytes, heap_bytes_in_use());
+  set_message(text, n > 0 ? static_cast<size_t>(n) : 0);
+  return false;
+}
+
+struct ReserveInstaller {
+  ReserveInstaller() {
+    std::set_new_handler(release_reserve);
+    reserve = std::malloc(kReserveBytes);
+  }
+} reserve_installer;
 
 // JS numbers arrive as doubles; the core decides what is in range. Clamp
 // far-out values so the conversion itself is defined.
@@ -29,15 +86,33 @@ int64_t to_int64(double v) {
   return static_cast<int64_t>(v);
 }
 
-// Copies up to `limit` numbers of a JS typed array into `out`.
-template <typename T>
-void copy_from_js(const val& array, size_t limit, std::vector<T>* out) {
-  const size_t n = std::min(array["length"].as<size_t>(), limit);
-  out->resize(n);
-  if (n == 0) return;
-  val view(typed_memory_view(n, out->data()));
-  view.call<void>("set", n == array["length"].as<size_t>() ? array : array.call<val>("subarray", 0, n));
+// A count from JS (an integer >= 0, at most 2^53).
+uint64_t count_of(double v) { return v >= 0 ? static_cast<uint64_t>(to_int64(v)) : 0; }
+
+int status_of(qconv::Status status, const qconv::Error& error) {
+  if (status != qconv::Status::kOk) set_message(error.message);
+  return static_cast<int>(status);
 }
+
+// Memory a JS caller fills through a view: the weights and their qparams
+// between stageWeights() and commitWeights().
+template <typename T>
+struct Staged {
+  T* data = nullptr;
+  size_t size = 0;
+  ~Staged() { std::free(data); }
+  bool reset(size_t n) {
+    std::free(data);
+    data = nullptr;
+    size = 0;
+    if (n == 0) return true;
+    data = static_cast<T*>(std::malloc(n * sizeof(T)));
+    if (data == nullptr) return false;
+    size = n;
+    return true;
+  }
+  val view() const { return val(typed_memory_view(size, data)); }
+};
 
 // Live NativeConv objects, so tests can prove that dispose() and the
 // FinalizationRegistry free every one.
@@ -45,6 +120,11 @@ int live_modules = 0;
 
 class NativeConv {
  public:
+  // A failed allocation gives nullptr (createNativeConv returns null to JS)
+  // instead of calling the new handler.
+  static void* operator new(size_t size) noexcept { return std::malloc(size); }
+  static void operator delete(void* p) noexcept { std::free(p); }
+
   NativeConv() { ++live_modules; }
   NativeConv(const NativeConv&) = delete;
   NativeConv& operator=(const NativeConv&) = delete;
@@ -60,6 +140,7 @@ class NativeConv {
   int create(int kind, double in_channels, double out_channels, double kernel_size, double stride,
              double padding, bool padding_same, double output_padding, double dilation,
              double groups, bool bias, int padding_mode) {
+    if (!hold_reserve()) return kOutOfMemory;
     qconv::ConvParams p;
     p.kind = static_cast<qconv::OperatorKind>(kind);
     p.in_channels = to_int64(in_channels);
@@ -74,76 +155,102 @@ class NativeConv {
     p.bias = bias;
     p.padding_mode = static_cast<qconv::PaddingMode>(padding_mode);
     qconv::Operator* op = nullptr;
-    const qconv::Status status = qconv::create_operator(p, &op, &error_);
-    if (status != qconv::Status::kOk) return static_cast<int>(status);
+    qconv::Error error;
+    const qconv::Status status = qconv::create_operator(p, &op, &error);
+    if (status != qconv::Status::kOk) return status_of(status, error);
     qconv::delete_operator(op_);
     op_ = op;
-    return 0;
+    return kOk;
   }
 
-  std::string lastError() const { return error_.message; }
+  // Step 1 of setting weights: checks the element count and makes room for
+  // the int8 weights, num_qparams scales and zero points, and bias_size bias
+  // values (0: no bias). JS then fills the staged views and commits.
+  int stageWeights(double weight_size, double num_qparams, double bias_size) {
+    if (!hold_reserve()) return kOutOfMemory;
+    qconv::Error error;
+    const int64_t n = to_int64(weight_size);
+    const qconv::Status status = qconv::check_weight_size(op_, n < 0 ? UINT64_MAX : static_cast<uint64_t>(n), &error);
+    if (status != qconv::Status::kOk) return status_of(status, error);
+    // More than outChannels is the core's to refuse at commit, unread.
+    const double cout = static_cast<double>(qconv::operator_params(op_).out_channels);
+    const size_t nq = static_cast<size_t>(std::fmin(std::fmax(num_qparams, 0), cout));
+    const size_t nb = static_cast<size_t>(std::fmin(std::fmax(bias_size, 0), cout));
+    if (!weights_.reset(static_cast<size_t>(n)) || !scales_.reset(nq) || !zero_points_.reset(nq) ||
+        !bias_.reset(nb)) {
+      weights_.reset(0);
+      scales_.reset(0);
+      zero_points_.reset(0);
+      bias_.reset(0);
+      char text[200];
+      const int length = std::snprintf(
+          text, sizeof text, "out of memory: needs %.0f bytes for the weights, %.0f in use",
+          static_cast<double>(n) + 20.0 * static_cast<double>(nq), heap_bytes_in_use());
+      set_message(text, length > 0 ? static_cast<size_t>(length) : 0);
+      return kOutOfMemory;
+    }
+    return kOk;
+  }
+  val stagedWeights() const { return weights_.view(); }
+  val stagedScales() const { return scales_.view(); }
+  val stagedZeroPoints() const { return zero_points_.view(); }
+  val stagedBias() const { return bias_.view(); }
 
-  // weight: Int8Array; scales, zeroPoints: Float64Array; bias: Float32Array or null.
-  int setWeightBias(val weight, val scales, val zero_points, bool per_channel, val bias) {
-    const size_t n = weight["length"].as<size_t>();
-    qconv::Status status = qconv::check_weight_size(op_, n, &error_);
-    if (status != qconv::Status::kOk) return static_cast<int>(status);
-    const size_t cout = static_cast<size_t>(qconv::operator_params(op_).out_channels);
-    // Copy no more qparams / bias values than the core could accept: it
-    // rejects a wrong count before reading them.
-    std::vector<double> scale_values, zero_point_values;
-    copy_from_js(scales, cout, &scale_values);
-    copy_from_js(zero_points, cout, &zero_point_values);
-    if (zero_points["length"].as<size_t>() != scales["length"].as<size_t>()) {
-      error_.message = "setWeightBias: weight zeroPoint must have as many entries as scale";
-      return static_cast<int>(qconv::Status::kInvalidArgument);
+  // Step 2: the staged values become the module's weights (or nothing
+  // changes, with the reason in errorMessage()). num_qparams and bias_size
+  // are the caller's counts (bias_size < 0: no bias); the core reads staged
+  // values only when a count is right, and then all of them are staged.
+  // The staging is freed.
+  int commitWeights(bool per_channel, double num_qparams, double bias_size) {
+    int result = kOutOfMemory;
+    if (hold_reserve()) {
+      qconv::WeightDesc desc;
+      desc.data = weights_.data;
+      desc.size = weights_.size;
+      desc.scales = scales_.data;
+      desc.zero_points = zero_points_.data;
+      desc.num_qparams = count_of(num_qparams);
+      desc.per_channel = per_channel;
+      const bool has_bias = bias_size >= 0;
+      // A non-null pointer even for an empty staging: "a bias of 0 values".
+      static const float no_values[1] = {0.0f};
+      const float* bias = !has_bias ? nullptr : bias_.data != nullptr ? bias_.data : no_values;
+      qconv::Error error;
+      result = status_of(qconv::set_weights(op_, desc, bias, has_bias ? count_of(bias_size) : 0, &error),
+                         error);
     }
-    int8_t* weight_copy = static_cast<int8_t*>(std::malloc(n));
-    if (weight_copy == nullptr) {
-      error_.message = "setWeightBias: no wasm memory left for " + std::to_string(n) + " weight bytes";
-      return static_cast<int>(qconv::Status::kOutOfMemory);
-    }
-    val(typed_memory_view(n, weight_copy)).call<void>("set", weight);
-    std::vector<float> bias_values;
-    size_t bias_size = 0;
-    const bool has_bias = !bias.isNull() && !bias.isUndefined();
-    if (has_bias) {
-      bias_size = bias["length"].as<size_t>();
-      copy_from_js(bias, cout, &bias_values);
-    }
-    qconv::WeightDesc desc;
-    desc.data = weight_copy;
-    desc.size = n;
-    desc.scales = scale_values.data();
-    desc.zero_points = zero_point_values.data();
-    desc.num_qparams = scales["length"].as<size_t>();
-    desc.per_channel = per_channel;
-    status = qconv::set_weights(op_, desc, has_bias ? bias_values.data() : nullptr, bias_size,
-                                &error_);
-    std::free(weight_copy);
-    return static_cast<int>(status);
+    weights_.reset(0);
+    scales_.reset(0);
+    zero_points_.reset(0);
+    bias_.reset(0);
+    return result;
   }
 
   int setOutputQuantization(double scale, double zero_point) {
-    return static_cast<int>(qconv::set_output_quantization(op_, scale, zero_point, &error_));
+    if (!hold_reserve()) return kOutOfMemory;
+    qconv::Error error;
+    return status_of(qconv::set_output_quantization(op_, scale, zero_point, &error), error);
   }
   double outputScale() const { return qconv::output_scale(op_); }
   int outputZeroPoint() const { return qconv::output_zero_point(op_); }
 
-  // Returns the output length, or -1 with lastError() set.
+  // Returns the output length, or minus the Status (errorMessage() says why).
   double outputLength(double input_length, double requested) {
+    if (!hold_reserve()) return -kOutOfMemory;
     int64_t n = 0;
-    const qconv::Status status = qconv::compute_output_length(op_, to_int64(input_length),
-                                                              to_int64(requested), &n, &error_);
-    return status == qconv::Status::kOk ? static_cast<double>(n) : -1.0;
+    qconv::Error error;
+    const qconv::Status status =
+        qconv::compute_output_length(op_, to_int64(input_length), to_int64(requested), &n, &error);
+    return status == qconv::Status::kOk ? static_cast<double>(n) : -status_of(status, error);
   }
 
   // Validates the input and sizes the buffers; then inputView() takes the
   // input bytes, run() computes, outputView() holds the result. Returns the
-  // output length, or minus the Status (lastError() says why): one call per
-  // forward instead of two, which matters for tiny inputs.
+  // output length, or minus the Status (errorMessage() says why): one call
+  // per forward instead of two, which matters for tiny inputs.
   double setup(double batch, double channels, double length, double scale, double zero_point,
-            double requested_length) {
+               double requested_length) {
+    if (!hold_reserve()) return -kOutOfMemory;
     qconv::InputDesc in;
     in.batch = to_int64(batch);
     in.channels = to_int64(channels);
@@ -151,17 +258,22 @@ class NativeConv {
     in.scale = scale;
     in.zero_point = zero_point;
     int64_t lout = 0;
-    qconv::Status status = qconv::reshape(op_, in, to_int64(requested_length), &lout, &error_);
-    if (status != qconv::Status::kOk) return -static_cast<double>(status);
+    qconv::Error error;
+    qconv::Status status = qconv::reshape(op_, in, to_int64(requested_length), &lout, &error);
+    if (status != qconv::Status::kOk) return -status_of(status, error);
     const qconv::ConvParams& p = qconv::operator_params(op_);
     // reshape() has checked that these products fit in 2 GiB.
     const size_t in_bytes = static_cast<size_t>(in.batch * p.in_channels * in.length);
     const size_t out_bytes = static_cast<size_t>(in.batch * p.out_channels * lout);
     if (!grow(&input_, &input_capacity_, in_bytes) || !grow(&output_, &output_capacity_, out_bytes)) {
-      error_.message = std::string(p.kind == qconv::OperatorKind::kConv1d ? "Conv1d" : "ConvTranspose1d") +
-                       ": no wasm memory left for " + std::to_string(in_bytes) + " input and " +
-                       std::to_string(out_bytes) + " output bytes";
-      return -static_cast<double>(qconv::Status::kOutOfMemory);
+      char text[200];
+      const int n = std::snprintf(text, sizeof text,
+                                  "%s: out of memory: needs %zu bytes for the input and %zu for the "
+                                  "output, %.0f in use",
+                                  p.kind == qconv::OperatorKind::kConv1d ? "Conv1d" : "ConvTranspose1d",
+                                  in_bytes, out_bytes, heap_bytes_in_use());
+      set_message(text, n > 0 ? static_cast<size_t>(n) : 0);
+      return -kOutOfMemory;
     }
     input_size_ = in_bytes;
     output_size_ = out_bytes;
@@ -183,13 +295,15 @@ class NativeConv {
     return val(typed_memory_view(qconv::num_weight_qparams(op_), qconv::weight_zero_points(op_)));
   }
   bool weightPerChannel() const { return qconv::weight_per_channel(op_); }
+  bool hasBias() const { return qconv::bias_data(op_) != nullptr; }
   val biasView() const {
     const float* b = qconv::bias_data(op_);
-    if (b == nullptr) return val::null();
-    return val(typed_memory_view(static_cast<size_t>(qconv::operator_params(op_).out_channels), b));
+    return val(typed_memory_view(b == nullptr ? 0 : static_cast<size_t>(qconv::operator_params(op_).out_channels), b));
   }
 
  private:
+  // Input and output buffers grow only: a steady state allocates nothing.
+  // An empty batch needs none (and gets none).
   static bool grow(uint8_t** buffer, size_t* capacity, size_t n) {
     if (n <= *capacity) return true;
     uint8_t* fresh = static_cast<uint8_t*>(std::malloc(n));
@@ -201,12 +315,30 @@ class NativeConv {
   }
 
   qconv::Operator* op_ = nullptr;
-  qconv::Error error_;
   uint8_t* input_ = nullptr;
   uint8_t* output_ = nullptr;
   size_t input_capacity_ = 0, output_capacity_ = 0;
   size_t input_size_ = 0, output_size_ = 0;
+  Staged<int8_t> weights_;
+  Staged<double> scales_;
+  Staged<double> zero_points_;
+  Staged<float> bias_;
 };
+
+// A new native module, or null when memory is full (errorMessage() says so).
+NativeConv* createNativeConv() {
+  if (!hold_reserve()) return nullptr;
+  NativeConv* conv = new NativeConv();
+  if (conv == nullptr) {
+    char text[160];
+    const int n = std::snprintf(text, sizeof text, "out of memory: needs %zu bytes, %.0f in use",
+                                sizeof(NativeConv), heap_bytes_in_use());
+    set_message(text, n > 0 ? static_cast<size_t>(n) : 0);
+  }
+  return conv;
+}
+
+val errorMessage() { return val(typed_memory_view(message_length, reinterpret_cast<uint8_t*>(message_text))); }
 
 std::string kernelFlavour() { return qconv::kernel_flavour(); }
 // "" on success, else the reason (the threaded flavour's pool was sized by
@@ -224,16 +356,21 @@ void setMinParallelWork(double multiply_adds) {
 int liveModules() { return live_modules; }
 double memoryBytes() { return static_cast<double>(__builtin_wasm_memory_size(0)) * 65536.0; }
 // Bytes malloc has handed out and not taken back (dlmalloc's count).
-double heapBytesInUse() { return static_cast<double>(mallinfo().uordblks); }
+double heapBytesInUse() { return heap_bytes_in_use(); }
+// The reserve's size, and whether it is held (tests of a full heap).
+double reserveBytes() { return reserve == nullptr ? 0.0 : static_cast<double>(kReserveBytes); }
 
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(qconv) {
   emscripten::class_<NativeConv>("NativeConv")
-      .constructor<>()
       .function("create", &NativeConv::create)
-      .function("lastError", &NativeConv::lastError)
-      .function("setWeightBias", &NativeConv::setWeightBias)
+      .function("stageWeights", &NativeConv::stageWeights)
+      .function("stagedWeights", &NativeConv::stagedWeights)
+      .function("stagedScales", &NativeConv::stagedScales)
+      .function("stagedZeroPoints", &NativeConv::stagedZeroPoints)
+      .function("stagedBias", &NativeConv::stagedBias)
+      .function("commitWeights", &NativeConv::commitWeights)
       .function("setOutputQuantization", &NativeConv::setOutputQuantization)
       .function("outputScale", &NativeConv::outputScale)
       .function("outputZeroPoint", &NativeConv::outputZeroPoint)
@@ -246,7 +383,10 @@ EMSCRIPTEN_BINDINGS(qconv) {
       .function("weightScalesView", &NativeConv::weightScalesView)
       .function("weightZeroPointsView", &NativeConv::weightZeroPointsView)
       .function("weightPerChannel", &NativeConv::weightPerChannel)
+      .function("hasBias", &NativeConv::hasBias)
       .function("biasView", &NativeConv::biasView);
+  emscripten::function("createNativeConv", &createNativeConv, emscripten::allow_raw_pointers());
+  emscripten::function("errorMessage", &errorMessage);
   emscripten::function("kernelFlavour", &kernelFlavour);
   emscripten::function("setNumThreads", &setNumThreads);
   emscripten::function("numThreads", &numThreads);
@@ -254,4 +394,5 @@ EMSCRIPTEN_BINDINGS(qconv) {
   emscripten::function("liveModules", &liveModules);
   emscripten::function("memoryBytes", &memoryBytes);
   emscripten::function("heapBytesInUse", &heapBytesInUse);
+  emscripten::function("reserveBytes", &reserveBytes);
 }

@@ -3,7 +3,8 @@
 // writes dist/api.cjs from it for Node's CommonJS entry (one source).
 //
 // This layer checks JS types (TypeError) and shapes of JS values; the C++
-// core checks value ranges (RangeError) and writes the messages.
+// core checks value ranges (RangeError) and writes the messages. Caller
+// values are read once, before any native call (js/caller-values.mjs).
 
 import {
   roundHalfEven, observeMinMax, observeMinMaxPerChannel, symmetricQInt8Params, affineQUInt8Params,
@@ -11,6 +12,11 @@ import {
 } from './observers.mjs';
 import { floatConvTranspose1d, floatConv1d } from './float-conv.mjs';
 import { encodeModuleFile, decodeModuleFile } from './format.mjs';
+import {
+  MAX_RANK, typedArrayTag, typedArrayLength, copyInto, measureTypedArray, arrayBufferByteLength,
+  uint8Copy, int8Copy, float32Copy, readFields, isPlainOptions, checkInteger, readShape, readNumberList,
+  readFloat32List, describe,
+} from './caller-values.mjs';
 
 const VERSION = '0.1.0';
 
@@ -119,20 +125,21 @@ export function createQconv(loadNativeModule, platform = {}) {
   function quantizePerTensor(values, shape, scale, zeroPoint) {
     const what = 'quantizePerTensor';
     requireNative(what);
-    // Non-finite values are allowed here: they saturate (policy).
-    const floats = toFloat32(what, 'values', values);
-    const dims = checkShape(what, 'shape', shape);
+    // Caller values, each read once (scale and zeroPoint are primitives or refused).
+    const dims = readShape(what, 'shape', shape);
     const size = dims.reduce((a, b) => a * b, 1);
-    if (size !== floats.length) {
+    // Non-finite values are allowed here: they saturate (policy).
+    const floats = readFloat32List(what, 'values', values, size);
+    if (floats.length !== size) {
       throw new RangeError(`${what}: values has ${floats.length} elements but shape [${dims}] needs ${size}`);
     }
     checkQuantization(what, 'scale', 'zeroPoint', scale, zeroPoint);
     const inv = Math.fround(1 / Math.fround(scale));
-    const zp = zeroPoint;
     const data = new Uint8Array(size);
+    const x = floats.values;
     for (let i = 0; i < size; i++) {
       // torch: zp + rint_f32(x * (1/scale)), in float32; saturating (policy).
-      const v = Math.fround(zp + roundHalfEven(Math.fround(floats[i] * inv)));
+      const v = Math.fround(zeroPoint + roundHalfEven(Math.fround(x[i] * inv)));
       data[i] = v >= 0 ? (v <= 255 ? v : 255) : 0;  // NaN -> 0
     }
     return { data, shape: dims, scale, zeroPoint };
@@ -141,12 +148,14 @@ export function createQconv(loadNativeModule, platform = {}) {
   function dequantize(q) {
     const what = 'dequantize';
     requireNative(what);
-    const { data } = checkQTensor(what, 'q', q, null);
-    checkQuantization(what, 'q.scale', 'q.zeroPoint', q.scale, q.zeroPoint);
-    const scale = Math.fround(q.scale);
-    const zp = q.zeroPoint;
+    const t = readQTensor(what, 'q', q, MAX_RANK);
+    checkQuantization(what, 'q.scale', 'q.zeroPoint', t.scale, t.zeroPoint);
+    const data = measureQTensorData(what, 'q', t);
+    const scale = Math.fround(t.scale);
+    const zp = t.zeroPoint;
     const out = new Float32Array(data.length);
-    for (let i = 0; i < data.length; i++) out[i] = Math.fround(scale * (data[i] - zp));
+    const bytes = uint8Copy(data.array, data.length);
+    for (let i = 0; i < bytes.length; i++) out[i] = Math.fround(scale * (bytes[i] - zp));
     return out;
   }
 
@@ -157,6 +166,22 @@ export function createQconv(loadNativeModule, platform = {}) {
     return {
       wasmBytes: mod.memoryBytes(), heapBytesInUse: mod.heapBytesInUse(), liveModules: mod.liveModules(),
     };
+  }
+
+  // The native side's last error message (static wasm memory, ASCII/UTF-8).
+  function nativeMessage() {
+    const view = native.errorMessage();
+    return new TextDecoder().decode(uint8Copy(view, typedArrayLength(view)));
+  }
+
+  // A RangeError for a core status, its message naming `what` (the core
+  // names only the module: "ConvTranspose1d: ..." becomes "ConvTranspose1d.forward: ...").
+  function nativeError(what, name, status) {
+    let message = nativeMessage();
+    if (message.startsWith(`${name}: `)) message = `${what}: ${message.slice(name.length + 2)}`;
+    else if (!message.startsWith(`${what}:`)) message = `${what}: ${message}`;
+    if (status === STATUS_INVALID_ARGUMENT || status === STATUS_OUT_OF_MEMORY) return new RangeError(message);
+    return new Error(`${message} (internal status ${status})`);
   }
 
   // ---- modules ------------------------------------------------------------
@@ -187,13 +212,13 @@ export function createQconv(loadNativeModule, platform = {}) {
       this.#name = name;
       this.#transposed = kind === KIND_CONV_TRANSPOSE1D;
       const p = parseConstructorArgs(name, this.#transposed, args);
-      const handle = new mod.NativeConv();
+      const handle = mod.createNativeConv();
+      if (handle === null) throw nativeError(name, name, STATUS_OUT_OF_MEMORY);
       const status = handle.create(kind, p.inChannels, p.outChannels, p.kernelSize, p.stride,
         p.padding, p.paddingSame, p.outputPadding, p.dilation, p.groups, p.bias, p.paddingMode);
       if (status !== 0) {
-        const message = handle.lastError();
         handle.delete();
-        throw statusError(status, message);
+        throw nativeError(name, name, status);
       }
       this.#handle = handle;
       this.#inChannels = p.inChannels;
@@ -217,6 +242,9 @@ export function createQconv(loadNativeModule, platform = {}) {
       if (registry) registry.register(this, handle, this);
     }
 
+    // The native handle. Methods call it only after every caller value is
+    // read (a getter may have disposed the module meanwhile), and nothing the
+    // caller controls runs between it and their native calls.
     #live(method) {
       if (this.#handle === null) {
         throw new Error(`${this.#name}.${method}: the module was disposed`);
@@ -224,8 +252,8 @@ export function createQconv(loadNativeModule, platform = {}) {
       return this.#handle;
     }
 
-    #check(status, handle) {
-      if (status !== 0) throw statusError(status, handle.lastError());
+    #fail(method, status) {
+      return nativeError(`${this.#name}${method ? `.${method}` : ''}`, this.#name, status);
     }
 
     #weightShape() {
@@ -234,48 +262,53 @@ export function createQconv(loadNativeModule, platform = {}) {
     }
 
     setWeightBias(weight, bias) {
-      const handle = this.#live('setWeightBias');
       const what = `${this.#name}.setWeightBias`;
+      this.#live('setWeightBias');
+      // 1. Every caller value, read once.
       if (weight === null || typeof weight !== 'object') {
         throw new TypeError(`${what}: weight must be an object { data: Int8Array, scale, zeroPoint?, shape? }, got ${describe(weight)}`);
       }
-      if (!(weight.data instanceof Int8Array)) {
-        throw new TypeError(`${what}: weight.data must be an Int8Array, got ${describe(weight.data)}`);
-      }
+      const fields = readFields(weight, ['data', 'scale', 'zeroPoint', 'shape']);
+      const cout = this.#outChannels;
       const expectedShape = this.#weightShape();
-      if (weight.shape !== undefined) {
-        const dims = checkShape(what, 'weight.shape', weight.shape);
-        if (dims.length !== 3 || dims.some((d, i) => d !== expectedShape[i])) {
-          throw new RangeError(`${what}: weight.shape [${dims}] must be [${expectedShape}]`);
-        }
-      }
-      const { scales, zeroPoints, perChannel } = parseWeightQParams(what, weight.scale, weight.zeroPoint);
-      if (perChannel && scales.length !== this.#outChannels) {
-        throw new RangeError(`${what}: per-channel weight.scale must have outChannels (${this.#outChannels}) entries, got ${scales.length}`);
-      }
-      let biasValues = null;
+      const dims = fields.shape === undefined ? null : readShape(what, 'weight.shape', fields.shape);
+      const qparams = readWeightQParams(what, fields.scale, fields.zeroPoint, cout);
+      let biasList = null;
       if (bias !== null && bias !== undefined) {
-        if (bias instanceof Float32Array) {
-          biasValues = bias;
-        } else if (Array.isArray(bias)) {
-          for (let i = 0; i < bias.length; i++) {
-            if (typeof bias[i] !== 'number') throw new TypeError(`${what}: bias[${i}] must be a number, got ${describe(bias[i])}`);
-          }
-          biasValues = Float32Array.from(bias);
-        } else {
+        if (typedArrayTag(bias) !== 'Float32Array' && !Array.isArray(bias)) {
           throw new TypeError(`${what}: bias must be a Float32Array, an array of numbers or null, got ${describe(bias)}`);
         }
+        biasList = readFloat32List(what, 'bias', bias, cout);
       }
-      this.#check(handle.setWeightBias(weight.data, scales, zeroPoints, perChannel, biasValues), handle);
+      // 2. No caller code from here on.
+      const data = measureTypedArray(what, 'weight.data', fields.data, 'Int8Array');
+      if (dims !== null && (dims.length !== 3 || dims.some((d, i) => d !== expectedShape[i]))) {
+        throw new RangeError(`${what}: weight.shape [${dims}] must be [${expectedShape}]`);
+      }
+      const handle = this.#live('setWeightBias');
+      const biasSize = biasList === null ? -1 : biasList.length;
+      let status = handle.stageWeights(data.length, qparams.length, Math.max(biasSize, 0));
+      if (status !== 0) throw this.#fail('setWeightBias', status);
+      if (data.length > 0) copyInto(handle.stagedWeights(), data.array);
+      if (qparams.scales !== null && qparams.length > 0) {
+        copyInto(handle.stagedScales(), float64Of(qparams.scales));
+        copyInto(handle.stagedZeroPoints(), float64Of(qparams.zeroPoints));
+      }
+      if (biasList !== null && biasList.values !== null && biasList.length > 0) {
+        copyInto(handle.stagedBias(), biasList.values);
+      }
+      status = handle.commitWeights(qparams.perChannel, qparams.length, biasSize);
+      if (status !== 0) throw this.#fail('setWeightBias', status);
     }
 
     weight() {
       const handle = this.#live('weight');
-      const scales = Array.from(handle.weightScalesView());
-      const zeroPoints = Array.from(handle.weightZeroPointsView());
+      const scales = numbersOf(handle.weightScalesView());
+      const zeroPoints = numbersOf(handle.weightZeroPointsView());
       const perChannel = handle.weightPerChannel();
+      const view = handle.weightView();
       return {
-        data: handle.weightView().slice(),
+        data: int8Copy(view, typedArrayLength(view)),
         shape: this.#weightShape(),
         scale: perChannel ? scales : scales[0],
         zeroPoint: perChannel ? zeroPoints : zeroPoints[0],
@@ -284,8 +317,10 @@ export function createQconv(loadNativeModule, platform = {}) {
     }
 
     bias() {
-      const view = this.#live('bias').biasView();
-      return view === null ? null : view.slice();
+      const handle = this.#live('bias');
+      if (!handle.hasBias()) return null;
+      const view = handle.biasView();
+      return float32Copy(view, typedArrayLength(view));
     }
 
     get scale() { return this.#live('scale').outputScale(); }
@@ -294,7 +329,8 @@ export function createQconv(loadNativeModule, platform = {}) {
       if (typeof value !== 'number') {
         throw new TypeError(`${this.#name}: scale must be a number, got ${describe(value)}`);
       }
-      this.#check(handle.setOutputQuantization(value, this.#outZeroPoint), handle);
+      const status = handle.setOutputQuantization(value, this.#outZeroPoint);
+      if (status !== 0) throw this.#fail('', status);
       this.#outScale = handle.outputScale();
     }
 
@@ -302,7 +338,8 @@ export function createQconv(loadNativeModule, platform = {}) {
     set zeroPoint(value) {
       const handle = this.#live('zeroPoint');
       checkInteger(this.#name, 'zeroPoint', value);
-      this.#check(handle.setOutputQuantization(this.#outScale, value), handle);
+      const status = handle.setOutputQuantization(this.#outScale, value);
+      if (status !== 0) throw this.#fail('', status);
       this.#outZeroPoint = handle.outputZeroPoint();
     }
 
@@ -316,21 +353,25 @@ export function createQconv(loadNativeModule, platform = {}) {
     }
     set inputQuantization(value) {
       this.#live('inputQuantization');
-      this.#inputQuantization = parseActivationQParams(this.#name, 'inputQuantization', value);
+      const parsed = parseActivationQParams(this.#name, 'inputQuantization', value);
+      this.#live('inputQuantization');
+      this.#inputQuantization = parsed;
     }
 
     outputLength(inputLength, outputSize) {
-      const handle = this.#live('outputLength');
       const what = `${this.#name}.outputLength`;
-      checkInteger(what, 'inputLength', inputLength);
+      this.#live('outputLength');
       const requested = this.#requestedLength(what, outputSize, null);
+      checkInteger(what, 'inputLength', inputLength);
+      const handle = this.#live('outputLength');
       const n = handle.outputLength(inputLength, requested);
-      if (n < 0) throw new RangeError(handle.lastError());
+      if (n < 0) throw this.#fail('outputLength', -n);
       return n;
     }
 
     // outputSize: undefined/null, or [L], or as many entries as the input
-    // has dimensions (a bare number is accepted by outputLength only).
+    // has dimensions (a bare number is accepted by outputLength only). Read
+    // once; the core checks the value.
     #requestedLength(what, outputSize, rank) {
       if (outputSize === undefined || outputSize === null) return -1;
       if (!this.#transposed) {
@@ -344,44 +385,54 @@ export function createQconv(loadNativeModule, platform = {}) {
       if (!Array.isArray(outputSize)) {
         throw new TypeError(`${what}: outputSize must be an array of integers, got ${describe(outputSize)}`);
       }
-      for (let i = 0; i < outputSize.length; i++) {
-        checkInteger(what, `outputSize[${i}]`, outputSize[i]);
-        // The core reads a negative length as "none": reject it here.
-        if (outputSize[i] < 0) throw new RangeError(`${what}: outputSize[${i}] (${outputSize[i]}) must be >= 0`);
-      }
       const allowed = rank === null ? [1, 2, 3] : [1, rank];
-      if (!allowed.includes(outputSize.length)) {
-        throw new RangeError(`${what}: outputSize ([${outputSize}]) must have ${allowed.join(' or ')} entries, got ${outputSize.length}`);
+      const sizes = readShape(what, 'outputSize', outputSize, 3);
+      if (!allowed.includes(sizes.length)) {
+        throw new RangeError(`${what}: outputSize ([${sizes}]) must have ${allowed.join(' or ')} entries, got ${sizes.length}`);
       }
-      return outputSize[outputSize.length - 1];
+      return sizes[sizes.length - 1];
     }
 
     forward(input, outputSize) {
-      const handle = this.#live('forward');
       const what = `${this.#name}.forward`;
-      const { data, dims } = checkQTensor(what, 'input', input, [2, 3]);
-      if (typeof input.scale !== 'number') {
-        throw new TypeError(`${what}: input.scale must be a number, got ${describe(input.scale)}`);
+      this.#live('forward');
+      // 1. Every caller value, read once.
+      const x = readQTensor(what, 'input', input, MAX_RANK);
+      if (x.dims.length !== 2 && x.dims.length !== 3) {
+        throw new RangeError(`${what}: input.shape ([${x.dims}]) must be [N, C, L] or [C, L], got ${x.dims.length} dimensions`);
       }
-      checkInteger(what, 'input.zeroPoint', input.zeroPoint);
-      const unbatched = dims.length === 2;
-      const [n, c, l] = unbatched ? [1, dims[0], dims[1]] : dims;
-      const requested = this.#requestedLength(what, outputSize, dims.length);
-      const outLength = handle.setup(n, c, l, input.scale, input.zeroPoint, requested);
-      if (outLength < 0) throw statusError(-outLength, handle.lastError());
+      if (typeof x.scale !== 'number') {
+        throw new TypeError(`${what}: input.scale must be a number, got ${describe(x.scale)}`);
+      }
+      checkInteger(what, 'input.zeroPoint', x.zeroPoint);
+      const requested = this.#requestedLength(what, outputSize, x.dims.length);
+      // 2. No caller code from here on.
+      const data = measureQTensorData(what, 'input', x);
+      const unbatched = x.dims.length === 2;
+      const [n, c, l] = unbatched ? [1, x.dims[0], x.dims[1]] : x.dims;
+      const handle = this.#live('forward');
+      const outLength = handle.setup(n, c, l, x.scale, x.zeroPoint, requested);
+      if (outLength < 0) throw this.#fail('forward', -outLength);
       const inBytes = n * c * l, outBytes = n * this.#outChannels * outLength;
-      let inputView = this.#inputView;
-      if (inputView === null || inputView.length !== inBytes || (inBytes > 0 && inputView.byteLength === 0)) {
-        inputView = this.#inputView = handle.inputView();
+      if (inBytes > 0) {
+        let inputView = this.#inputView;
+        if (inputView === null || typedArrayLength(inputView) !== inBytes) {
+          inputView = this.#inputView = handle.inputView();
+        }
+        copyInto(inputView, data.array);
       }
-      inputView.set(data);
-      this.#check(handle.run(), handle);
-      let outputView = this.#outputView;
-      if (outputView === null || outputView.length !== outBytes || (outBytes > 0 && outputView.byteLength === 0)) {
-        outputView = this.#outputView = handle.outputView();
+      const status = handle.run();
+      if (status !== 0) throw this.#fail('forward', status);
+      let out = new Uint8Array(0);
+      if (outBytes > 0) {
+        let outputView = this.#outputView;
+        if (outputView === null || typedArrayLength(outputView) !== outBytes) {
+          outputView = this.#outputView = handle.outputView();
+        }
+        out = uint8Copy(outputView, outBytes);
       }
       return {
-        data: outputView.slice(),
+        data: out,
         shape: unbatched ? [this.#outChannels, outLength] : [n, this.#outChannels, outLength],
         scale: this.#outScale,
         zeroPoint: this.#outZeroPoint,
@@ -412,9 +463,11 @@ export function createQconv(loadNativeModule, platform = {}) {
         dilation: this.dilation,
         groups: this.groups,
         paddingMode: this.paddingMode,
-        scale: this.scale,
-        zeroPoint: this.zeroPoint,
-        inputQuantization: savedInputQuantization(this),
+        scale: this.#live('save').outputScale(),
+        zeroPoint: this.#live('save').outputZeroPoint(),
+        // Read once and checked, so that the file is one load() accepts
+        // (a subclass may keep the property as a plain field).
+        inputQuantization: savedInputQuantization(`${this.#name}.save`, this.inputQuantization),
         weight: this.weight(),
         bias: this.bias(),
       });
@@ -453,7 +506,7 @@ export function createQconv(loadNativeModule, platform = {}) {
   function fromFloat(Module, name, transposed, options) {
     const what = `${name}.fromFloat`;
     requireNative(what);
-    if (!isOptionsObject(options)) {
+    if (!isPlainOptions(options)) {
       throw new TypeError(`${what}: options must be an object { weight, bias?, inChannels, outChannels, kernelSize, ... }, got ${describe(options)}`);
     }
     const geometryKeys = transposed ? FROM_FLOAT_TRANSPOSED_GEOMETRY : FROM_FLOAT_CONV_GEOMETRY;
@@ -463,62 +516,60 @@ export function createQconv(loadNativeModule, platform = {}) {
         throw new TypeError(`${what}: unknown option '${key}' (known: ${known.join(', ')})`);
       }
     }
-    if (options.weight === undefined) throw new TypeError(`${what}: weight (the float weights) is required`);
-    const weight = floatValues(what, 'weight', options.weight);
-    const bias = options.bias === undefined || options.bias === null
-      ? null : floatValues(what, 'bias', options.bias);
-    const qscheme = options.weightQScheme === undefined ? 'per_tensor' : options.weightQScheme;
+    // Every option read once, then only the copies are used.
+    const o = readFields(options, known);
+    if (o.weight === undefined) throw new TypeError(`${what}: weight (the float weights) is required`);
+    const qscheme = o.weightQScheme === undefined ? 'per_tensor' : o.weightQScheme;
     if (typeof qscheme !== 'string') {
       throw new TypeError(`${what}: weightQScheme must be a string, got ${describe(qscheme)}`);
     }
     if (qscheme !== 'per_tensor' && qscheme !== 'per_channel') {
       throw new RangeError(`${what}: weightQScheme (${JSON.stringify(qscheme)}) must be 'per_tensor' or 'per_channel'`);
     }
-    const explicitInput = options.input === undefined ? null : parseActivationQParams(what, 'input', options.input);
-    const explicitOutput = options.output === undefined ? null : parseActivationQParams(what, 'output', options.output);
-    const calibration = options.calibration === undefined || options.calibration === null
-      ? null : options.calibration;
-    if (calibration !== null && !Array.isArray(calibration)) {
-      throw new TypeError(`${what}: calibration must be an array of { data, shape } batches, got ${describe(calibration)}`);
-    }
-
-    const geometry = { bias: bias !== null };
+    const explicitInput = o.input === undefined ? null : parseActivationQParams(what, 'input', o.input);
+    const explicitOutput = o.output === undefined ? null : parseActivationQParams(what, 'output', o.output);
+    const geometry = { bias: o.bias !== undefined && o.bias !== null };
     for (const key of geometryKeys.slice(3)) {
-      if (options[key] !== undefined) geometry[key] = options[key];
+      if (o[key] !== undefined) geometry[key] = o[key];
     }
-    const m = new Module(options.inChannels, options.outChannels, options.kernelSize, geometry);
+    // The module checks the geometry (and is disposed if anything below fails).
+    const m = new Module(o.inChannels, o.outChannels, o.kernelSize, geometry);
     try {
       const { inChannels, outChannels, kernelSize, groups } = m;
       const weightShape = transposed
         ? [inChannels, outChannels / groups, kernelSize] : [outChannels, inChannels / groups, kernelSize];
       const weightSize = weightShape[0] * weightShape[1] * weightShape[2];
+      const weight = floatValues(what, 'weight', o.weight, weightSize);
       if (weight.length !== weightSize) {
         throw new RangeError(`${what}: weight has ${weight.length} elements but its shape [${weightShape}] needs ${weightSize}`);
       }
+      const bias = geometry.bias ? floatValues(what, 'bias', o.bias, outChannels) : null;
       if (bias !== null && bias.length !== outChannels) {
         throw new RangeError(`${what}: bias has ${bias.length} elements but outChannels is ${outChannels}`);
       }
+      const calibration = o.calibration === undefined || o.calibration === null
+        ? null : readCalibration(what, m, o.calibration);
       let qweight;
       if (qscheme === 'per_tensor') {
-        const range = observeMinMax(null, weight);
+        const range = observeMinMax(null, weight.values);
         const { scale } = symmetricQInt8Params(range.min, range.max);
         const inverse = float32Reciprocal(scale);
-        qweight = { data: quantizeQInt8(weight, () => inverse), scale, zeroPoint: 0 };
+        qweight = { data: quantizeQInt8(weight.values, () => inverse), scale, zeroPoint: 0 };
       } else {
         const channelOf = weightOutputChannels(transposed, inChannels, outChannels, groups, kernelSize);
-        const params = observeMinMaxPerChannel(weight, channelOf, outChannels)
-          .map((r) => symmetricQInt8Params(r.min, r.max));
+        const params = observeMinMaxPerChannel(weight.values, channelOf, outChannels)
+          .map((p) => symmetricQInt8Params(p.min, p.max));
         const inverses = params.map((p) => float32Reciprocal(p.scale));
         qweight = {
-          data: quantizeQInt8(weight, (i) => inverses[channelOf[i]]),
+          data: quantizeQInt8(weight.values, (i) => inverses[channelOf[i]]),
           scale: params.map((p) => p.scale),
           zeroPoint: 0,
         };
       }
-      m.setWeightBias(qweight, bias);
+      m.setWeightBias(qweight, bias === null ? null : bias.values);
 
-      let observed = null;
-      if (calibration !== null) observed = calibrate(what, m, transposed, weight, bias, calibration);
+      const observed = calibration === null ? null
+        : calibrate(what, m, transposed, weight.values, bias === null ? null : bias.values, calibration);
       // Explicit qparams win over observed ones.
       const output = explicitOutput ?? (observed === null ? null : observed.output);
       if (output !== null) {
@@ -533,22 +584,27 @@ export function createQconv(loadNativeModule, platform = {}) {
     }
   }
 
-  // Runs the float module over the calibration batches and MinMax-observes
-  // its inputs (as a QuantStub would) and outputs (activation_post_process).
-  function calibrate(what, m, transposed, weight, bias, calibration) {
-    const geometry = {
-      inChannels: m.inChannels, outChannels: m.outChannels, kernelSize: m.kernelSize, stride: m.stride,
-      padding: leadingPadding(m), dilation: m.dilation, groups: m.groups, paddingMode: m.paddingMode,
-      outLength: 0,
-    };
-    let inputRange = null, outputRange = null;
-    for (let b = 0; b < calibration.length; b++) {
+  // The calibration batches, read once and checked against the module: a
+  // list of { shape, data: Float32Array } copies, each with its output length.
+  function readCalibration(what, m, calibration) {
+    if (!Array.isArray(calibration)) {
+      throw new TypeError(`${what}: calibration must be an array of { data, shape } batches, got ${describe(calibration)}`);
+    }
+    const count = calibration.length;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > MAX_CALIBRATION_BATCHES) {
+      throw new RangeError(`${what}: calibration has ${describe(count)} batches, at most ${MAX_CALIBRATION_BATCHES} are allowed`);
+    }
+    const raw = [];
+    for (let b = 0; b < count; b++) raw.push(calibration[b]);
+    const batches = [];
+    for (let b = 0; b < count; b++) {
       const name = `calibration[${b}]`;
-      const batch = calibration[b];
-      if (batch === null || typeof batch !== 'object' || Array.isArray(batch)) {
+      const batch = raw[b];
+      if (!isPlainOptions(batch)) {
         throw new TypeError(`${what}: ${name} must be an object { data: Float32Array | number[], shape: [N, C, L] or [C, L] }, got ${describe(batch)}`);
       }
-      const dims = checkShape(what, `${name}.shape`, batch.shape);
+      const fields = readFields(batch, ['shape', 'data']);
+      const dims = readShape(what, `${name}.shape`, fields.shape);
       if (dims.length !== 2 && dims.length !== 3) {
         throw new RangeError(`${what}: ${name}.shape ([${dims}]) must be [N, C, L] or [C, L], got ${dims.length} dimensions`);
       }
@@ -556,27 +612,50 @@ export function createQconv(loadNativeModule, platform = {}) {
       if (c !== m.inChannels) {
         throw new RangeError(`${what}: ${name}.shape ([${dims}]) has ${c} channels but inChannels is ${m.inChannels}`);
       }
-      if (batch.data === undefined) throw new TypeError(`${what}: ${name}.data is required`);
-      const x = floatValues(what, `${name}.data`, batch.data);
+      if (fields.data === undefined) throw new TypeError(`${what}: ${name}.data is required`);
+      const x = floatValues(what, `${name}.data`, fields.data, n * c * length);
       if (x.length !== n * c * length) {
         throw new RangeError(`${what}: ${name}.data has ${x.length} elements but shape [${dims}] needs ${n * c * length}`);
       }
+      let outLength;
       try {
-        geometry.outLength = m.outputLength(length);
+        outLength = m.outputLength(length);
       } catch (e) {
         throw new RangeError(`${what}: ${name}: ${e.message}`);
       }
-      if (geometry.outLength > MAX_CALIBRATION_ROW) {
-        throw new RangeError(`${what}: ${name}: the output length (${geometry.outLength}) is beyond the float calibration forward's limit (${MAX_CALIBRATION_ROW})`);
+      if (outLength > MAX_CALIBRATION_ROW) {
+        throw new RangeError(`${what}: ${name}: the output length (${outLength}) is beyond the float calibration forward's limit (${MAX_CALIBRATION_ROW})`);
       }
+      // The float forward's work, bounded as forward's is: what forward
+      // refuses as too large, the calibration refuses too (at once).
+      const outputs = n * m.outChannels * outLength;
+      if (outputs > MAX_FORWARD_BYTES) {
+        throw new RangeError(`${what}: ${name}: the output [${n}, ${m.outChannels}, ${outLength}] has ${outputs} values, more than a forward can produce (2 GiB of quint8)`);
+      }
+      batches.push({ n, length, outLength, values: x.values });
+    }
+    return batches;
+  }
+
+  // Runs the float module over the calibration batches and MinMax-observes
+  // its inputs (as a QuantStub would) and outputs (activation_post_process).
+  function calibrate(what, m, transposed, weight, bias, batches) {
+    const geometry = {
+      inChannels: m.inChannels, outChannels: m.outChannels, kernelSize: m.kernelSize, stride: m.stride,
+      padding: leadingPadding(m), dilation: m.dilation, groups: m.groups, paddingMode: m.paddingMode,
+      outLength: 0,
+    };
+    let inputRange = null, outputRange = null;
+    for (const { n, length, outLength, values } of batches) {
       if (n === 0) continue;  // torch's observers skip empty tensors
-      inputRange = observeMinMax(inputRange, x);
+      geometry.outLength = outLength;
+      inputRange = observeMinMax(inputRange, values);
       const observeRow = (row) => { outputRange = observeMinMax(outputRange, row); };
-      if (transposed) floatConvTranspose1d(x, n, length, weight, bias, geometry, observeRow);
-      else floatConv1d(x, n, length, weight, bias, geometry, observeRow);
+      if (transposed) floatConvTranspose1d(values, n, length, weight, bias, geometry, observeRow);
+      else floatConv1d(values, n, length, weight, bias, geometry, observeRow);
     }
     if (inputRange === null) {
-      throw new RangeError(`${what}: calibration has no values to observe (${calibration.length} batches, all empty)`);
+      throw new RangeError(`${what}: calibration has no values to observe (${batches.length} batches, all empty)`);
     }
     const input = affineQUInt8Params(inputRange.min, inputRange.max);
     const output = affineQUInt8Params(outputRange.min, outputRange.max);
@@ -597,16 +676,21 @@ export function createQconv(loadNativeModule, platform = {}) {
   function loadModule(cls, base, name, bytes) {
     const what = `${name}.load`;
     requireNative(what);
-    let view;
-    if (bytes instanceof Uint8Array) {
-      view = bytes;
-    } else if (bytes instanceof ArrayBuffer) {
-      // A detached buffer (byteLength 0) cannot be viewed: it holds no bytes.
-      view = bytes.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(bytes);
+    // Our own copy first: the caller's buffer (shared, resizable) could
+    // change between the checksum and the parse.
+    let copy;
+    const tag = typedArrayTag(bytes);
+    if (tag === 'Uint8Array') {
+      const view = measureTypedArray(what, 'bytes', bytes, 'Uint8Array');
+      copy = uint8Copy(view.array, view.length);
+    } else if (tag === undefined && arrayBufferByteLength(bytes) >= 0) {
+      // A detached ArrayBuffer has byte length 0: it holds no bytes.
+      const length = arrayBufferByteLength(bytes);
+      copy = length === 0 ? new Uint8Array(0) : uint8Copy(new Uint8Array(bytes, 0, length), length);
     } else {
       throw new TypeError(`${what}: bytes must be a Uint8Array or an ArrayBuffer, got ${describe(bytes)}`);
     }
-    const d = decodeModuleFile(what, view, name);
+    const d = decodeModuleFile(what, copy, name);
     const options = {
       stride: d.stride, padding: d.padding, dilation: d.dilation, groups: d.groups,
       bias: d.bias !== null, paddingMode: d.paddingMode,
@@ -651,7 +735,8 @@ function parseConstructorArgs(name, transposed, args) {
   const order = transposed ? TRANSPOSED_ORDER : CONV_ORDER;
   const [inChannels, outChannels, kernelSize, ...rest] = args;
   const values = { ...DEFAULTS };
-  if (rest.length === 1 && isOptionsObject(rest[0])) {
+  if (rest.length === 1 && isPlainOptions(rest[0])) {
+    // Each option read once (Object.entries reads every own enumerable one).
     for (const [key, value] of Object.entries(rest[0])) {
       if (!order.includes(key)) {
         throw new TypeError(`${name}: unknown option '${key}' (known: ${order.join(', ')})`);
@@ -663,7 +748,7 @@ function parseConstructorArgs(name, transposed, args) {
       throw new TypeError(`${name}: takes at most ${3 + order.length} arguments, got ${args.length}`);
     }
     rest.forEach((value, i) => {
-      if (isOptionsObject(value)) {
+      if (isPlainOptions(value)) {
         throw new TypeError(`${name}: an options object must be the 4th and last argument`);
       }
       if (value !== undefined) values[order[i]] = value;
@@ -698,49 +783,66 @@ function parseConstructorArgs(name, transposed, args) {
 
 // Output values per row the float calibration forward keeps in memory (float64).
 const MAX_CALIBRATION_ROW = 2 ** 26;
+// What a forward may produce (the core's limit on any buffer: 2 GiB).
+const MAX_FORWARD_BYTES = 2 ** 31;
+const MAX_CALIBRATION_BATCHES = 2 ** 20;
 const FROM_FLOAT_TRANSPOSED_GEOMETRY = ['inChannels', 'outChannels', 'kernelSize',
   'stride', 'padding', 'outputPadding', 'groups', 'dilation', 'paddingMode'];
 const FROM_FLOAT_CONV_GEOMETRY = ['inChannels', 'outChannels', 'kernelSize',
   'stride', 'padding', 'dilation', 'groups', 'paddingMode'];
 const FROM_FLOAT_KEYS = ['weight', 'bias', 'weightQScheme', 'input', 'output', 'calibration'];
 
-// Float32Array as it is, or an array of numbers rounded to float32.
-function toFloat32(owner, name, values) {
-  if (values instanceof Float32Array) return values;
-  if (!Array.isArray(values)) {
-    throw new TypeError(`${owner}: ${name} must be a Float32Array or an array of numbers, got ${describe(values)}`);
-  }
-  // An index loop, not forEach: holes of a sparse array are undefined, not skipped.
-  for (let i = 0; i < values.length; i++) {
-    if (typeof values[i] !== 'number') {
-      throw new TypeError(`${owner}: ${name}[${i}] must be a number, got ${describe(values[i])}`);
-    }
-  }
-  return Float32Array.from(values);
-}
-
-// Float32Array, or an array of numbers (rounded to float32): every value
-// must be finite as a float32.
-function floatValues(owner, name, values) {
-  const floats = toFloat32(owner, name, values);
-  for (let i = 0; i < floats.length; i++) {
-    if (!Number.isFinite(floats[i])) {
-      const given = Array.isArray(values) ? values[i] : floats[i];
+// Float32Array, or an array of numbers (rounded to float32), copied: every
+// value must be finite as a float32. { length, values } (values null when
+// there are more than maxLength: the count alone is wrong).
+function floatValues(owner, name, value, maxLength) {
+  const list = readFloat32List(owner, name, value, maxLength);
+  if (list.values === null) return list;
+  for (let i = 0; i < list.length; i++) {
+    if (!Number.isFinite(list.values[i])) {
+      const given = list.given ? list.given[i] : list.values[i];
       throw new RangeError(`${owner}: ${name}[${i}] (${given}) must be finite as a float32`);
     }
   }
-  return floats;
+  return list;
 }
 
-// An activation's { scale, zeroPoint } (quint8), or null. Other properties
-// are ignored, so a QTensor can be passed.
+// An activation's { scale, zeroPoint } (quint8), or null; each read once.
+// Other properties are ignored, so a QTensor can be passed.
 function parseActivationQParams(owner, name, value) {
   if (value === null) return null;
-  if (typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
+  if (!isPlainOptions(value)) {
     throw new TypeError(`${owner}: ${name} must be an object { scale, zeroPoint } or null, got ${describe(value)}`);
   }
-  checkQuantization(owner, `${name}.scale`, `${name}.zeroPoint`, value.scale, value.zeroPoint);
-  return { scale: value.scale, zeroPoint: value.zeroPoint };
+  const { scale, zeroPoint } = readFields(value, ['scale', 'zeroPoint']);
+  checkQuantization(owner, `${name}.scale`, `${name}.zeroPoint`, scale, zeroPoint);
+  return { scale, zeroPoint };
+}
+
+// A QTensor's fields, each read once: { data (unmeasured), dims, scale,
+// zeroPoint }. TypeError for a value that is not an object.
+function readQTensor(owner, name, q, maxRank) {
+  if (q === null || typeof q !== 'object') {
+    throw new TypeError(`${owner}: ${name} must be a QTensor { data: Uint8Array, shape, scale, zeroPoint }, got ${describe(q)}`);
+  }
+  const fields = readFields(q, ['data', 'shape', 'scale', 'zeroPoint']);
+  // The data's type first: a wrong type is the likelier mistake.
+  if (typedArrayTag(fields.data) !== 'Uint8Array') {
+    throw new TypeError(`${owner}: ${name}.data must be a Uint8Array, got ${describe(fields.data)}`);
+  }
+  const dims = readShape(owner, `${name}.shape`, fields.shape, maxRank);
+  return { data: fields.data, dims, scale: fields.scale, zeroPoint: fields.zeroPoint };
+}
+
+// Step 2 for a QTensor read by readQTensor: its data measured (no caller
+// code runs) and checked against its shape.
+function measureQTensorData(owner, name, t) {
+  const data = measureTypedArray(owner, `${name}.data`, t.data, 'Uint8Array');
+  const size = t.dims.reduce((a, b) => a * b, 1);
+  if (size !== data.length) {
+    throw new RangeError(`${owner}: ${name}.data has ${data.length} elements but shape [${t.dims}] needs ${size}`);
+  }
+  return data;
 }
 
 const PADDING_STRINGS = ['same', 'valid'];
@@ -773,14 +875,12 @@ function paddingArg(name, transposed, value) {
   return { padding: sizeArg(name, 'padding', value), paddingSame: false, paddingName: null };
 }
 
-function isOptionsObject(v) {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
-}
-
-// An integer, or a one-element array holding one (PyTorch's _single).
+// An integer, or a one-element array holding one (PyTorch's _single); the
+// array's length and entry are read once.
 function sizeArg(owner, name, value) {
   if (Array.isArray(value)) {
-    if (value.length !== 1) {
+    const length = value.length;
+    if (length !== 1) {
       throw new RangeError(`${owner}: ${name} (${describe(value)}) must be one integer or a one-element array: this is a 1-D module`);
     }
     value = value[0];
@@ -789,49 +889,13 @@ function sizeArg(owner, name, value) {
   return value;
 }
 
-function checkInteger(owner, name, value) {
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`${owner}: ${name} must be an integer, got ${describe(value)}`);
-  }
-}
-
-function checkShape(owner, name, shape) {
-  if (!Array.isArray(shape)) {
-    throw new TypeError(`${owner}: ${name} must be an array of integers, got ${describe(shape)}`);
-  }
-  for (let i = 0; i < shape.length; i++) {  // holes of a sparse array are undefined, not skipped
-    checkInteger(owner, `${name}[${i}]`, shape[i]);
-    if (shape[i] < 0) throw new RangeError(`${owner}: ${name}[${i}] (${shape[i]}) must be >= 0`);
-  }
-  return shape.slice();
-}
-
-// Type and size checks of a QTensor-shaped object (values: the core's).
-function checkQTensor(owner, name, q, ranks) {
-  if (q === null || typeof q !== 'object') {
-    throw new TypeError(`${owner}: ${name} must be a QTensor { data: Uint8Array, shape, scale, zeroPoint }, got ${describe(q)}`);
-  }
-  if (!(q.data instanceof Uint8Array)) {
-    throw new TypeError(`${owner}: ${name}.data must be a Uint8Array, got ${describe(q.data)}`);
-  }
-  const dims = checkShape(owner, `${name}.shape`, q.shape);
-  if (ranks !== null && !ranks.includes(dims.length)) {
-    throw new RangeError(`${owner}: ${name}.shape ([${dims}]) must be [N, C, L] or [C, L], got ${dims.length} dimensions`);
-  }
-  const size = dims.reduce((a, b) => a * b, 1);
-  if (size !== q.data.length) {
-    throw new RangeError(`${owner}: ${name}.data has ${q.data.length} elements but shape [${dims}] needs ${size}`);
-  }
-  return { data: q.data, dims };
-}
-
 function checkQuantization(owner, scaleName, zeroPointName, scale, zeroPoint) {
   if (typeof scale !== 'number') {
     throw new TypeError(`${owner}: ${scaleName} must be a number, got ${describe(scale)}`);
   }
   const f = Math.fround(scale);
   if (!(Number.isFinite(scale) && scale > 0 && Number.isFinite(f) && f >= 1.1754943508222875e-38)) {
-    throw new RangeError(`${owner}: ${scaleName} (${scale}) must be finite, > 0 and a normal float32`);
+    throw new RangeError(`${owner}: ${scaleName} (${describe(scale)}) must be finite, > 0 and a normal float32`);
   }
   checkInteger(owner, zeroPointName, zeroPoint);
   if (zeroPoint < 0 || zeroPoint > 255) {
@@ -839,43 +903,57 @@ function checkQuantization(owner, scaleName, zeroPointName, scale, zeroPoint) {
   }
 }
 
-function parseWeightQParams(what, scale, zeroPoint) {
+// A weight's qparams, read once: a number scale is per-tensor (zeroPoint a
+// number or absent); an array or typed array of scales is per-channel
+// (zeroPoint one number for all, or as many). Returns { perChannel, length,
+// scales, zeroPoints }: the caller's count, and the values when the count
+// is at most maxLength (else null: the core refuses the count, unread).
+function readWeightQParams(what, scale, zeroPoint, maxLength) {
   if (typeof scale === 'number') {
     if (zeroPoint !== undefined && typeof zeroPoint !== 'number') {
       throw new TypeError(`${what}: a per-tensor weight (scalar scale) needs a scalar zeroPoint, got ${describe(zeroPoint)}`);
     }
     const zp = zeroPoint === undefined ? 0 : zeroPoint;
     checkInteger(what, 'weight.zeroPoint', zp);
-    return { scales: Float64Array.of(scale), zeroPoints: Float64Array.of(zp), perChannel: false };
+    return { perChannel: false, length: 1, scales: [scale], zeroPoints: [zp] };
   }
-  if (!isArrayLike(scale)) {
+  const scales = readNumberList(what, 'weight.scale', scale, maxLength);
+  if (scales === null) {
     throw new TypeError(`${what}: weight.scale must be a number (per-tensor) or an array of numbers (per-channel), got ${describe(scale)}`);
   }
-  const scales = Float64Array.from(Array.from(scale, (v, i) => {
-    if (typeof v !== 'number') throw new TypeError(`${what}: weight.scale[${i}] must be a number, got ${describe(v)}`);
-    return v;
-  }));
   let zeroPoints;
   if (zeroPoint === undefined || typeof zeroPoint === 'number') {
     const zp = zeroPoint === undefined ? 0 : zeroPoint;
     checkInteger(what, 'weight.zeroPoint', zp);
-    zeroPoints = new Float64Array(scales.length).fill(zp);
-  } else if (isArrayLike(zeroPoint)) {
-    if (zeroPoint.length !== scales.length) {
-      throw new RangeError(`${what}: weight.zeroPoint has ${zeroPoint.length} entries but weight.scale has ${scales.length}`);
-    }
-    zeroPoints = Float64Array.from(Array.from(zeroPoint, (v, i) => {
-      checkInteger(what, `weight.zeroPoint[${i}]`, v);
-      return v;
-    }));
+    zeroPoints = scales.values === null ? null : new Array(scales.length).fill(zp);
   } else {
-    throw new TypeError(`${what}: weight.zeroPoint must be an integer or an array of integers, got ${describe(zeroPoint)}`);
+    const list = readNumberList(what, 'weight.zeroPoint', zeroPoint, maxLength,
+      (i, v) => checkInteger(what, `weight.zeroPoint[${i}]`, v));
+    if (list === null) {
+      throw new TypeError(`${what}: weight.zeroPoint must be an integer or an array of integers, got ${describe(zeroPoint)}`);
+    }
+    if (list.length !== scales.length) {
+      throw new RangeError(`${what}: weight.zeroPoint has ${list.length} entries but weight.scale has ${scales.length}`);
+    }
+    zeroPoints = list.values;
   }
-  return { scales, zeroPoints, perChannel: true };
+  return { perChannel: true, length: scales.length, scales: scales.values, zeroPoints };
 }
 
-function isArrayLike(v) {
-  return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+function savedInputQuantization(what, value) {
+  return value === undefined ? null : parseActivationQParams(what, 'inputQuantization', value);
+}
+
+function float64Of(numbers) {
+  const out = new Float64Array(numbers.length);
+  for (let i = 0; i < numbers.length; i++) out[i] = numbers[i];
+  return out;
+}
+
+function numbersOf(view) {
+  const out = [];
+  for (let i = 0, n = typedArrayLength(view); i < n; i++) out.push(view[i]);
+  return out;
 }
 
 // A value the bytes hold that the module rejects is a bad value of the
@@ -885,41 +963,10 @@ function storedValueError(what, e) {
   return new RangeError(`${what}: the bytes hold a value the module rejects: ${e.message}`);
 }
 
-function savedInputQuantization(m) {
-  const q = 'inputQuantization' in m ? m.inputQuantization : null;
-  return q === null || q === undefined ? null : { scale: q.scale, zeroPoint: q.zeroPoint };
-}
-
 function hasSetter(object, key) {
   for (let o = object; o !== null; o = Object.getPrototypeOf(o)) {
     const d = Object.getOwnPropertyDescriptor(o, key);
     if (d) return typeof d.set === 'function' || d.writable === true;
   }
   return false;
-}
-
-function statusError(status, message) {
-  if (status === STATUS_INVALID_ARGUMENT || status === STATUS_OUT_OF_MEMORY) {
-    return new RangeError(message);
-  }
-  return new Error(message || `qconv-wasm: internal status ${status}`);
-}
-
-function describe(v) {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'bigint') return `${v}n (a BigInt)`;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'function') return 'a function';
-  if (typeof v === 'symbol') return `${v.toString()} (a Symbol)`;
-  if (Array.isArray(v)) {
-    const items = v.length <= 8 ? v.map(describe).join(', ') : `${v.slice(0, 8).map(describe).join(', ')}, ...`;
-    return `[${items}]`;
-  }
-  if (ArrayBuffer.isView(v)) {
-    const name = v.constructor.name;
-    return `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name} of length ${v.length}`;
-  }
-  return `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
 }

@@ -248,7 +248,8 @@ export function decodeModuleFile(what, bytes, expectedKind) {
   const inputZeroPoint = view.getInt32(OFF_INPUT_ZERO_POINT, true);
   if (flags & FLAG_INPUT_QUANTIZATION) {
     m.inputQuantization = { scale: inputScale, zeroPoint: inputZeroPoint };
-  } else if (inputScale !== 0 || inputZeroPoint !== 0) {
+  } else if (!Object.is(inputScale, 0) || inputZeroPoint !== 0) {
+    // +0.0 only: -0.0 would load, and save() would then write other bytes.
     throw bad(`no input quantization is flagged, but its fields hold scale ${inputScale} and zero point ${inputZeroPoint} (must be 0)`);
   }
 

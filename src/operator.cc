@@ -10,6 +10,7 @@
 #include <string>
 
 #include "buffer.h"
+#include "heap.h"
 #if QCONV_HAVE_XNNPACK
 #include "xnnpack_deconvolution.h"
 #endif
@@ -167,6 +168,16 @@ Status too_large(Error* error, const ConvParams& p, const std::string& what, uin
                   " bytes, more than wasm memory can hold (2 GiB)");
 }
 
+// An allocation within the limits failed: the heap is full (in wasm, memory
+// could not grow further). Says how much was asked and how much is held, so
+// the caller knows what freeing would help.
+Status out_of_memory(Error* error, const ConvParams& p, const std::string& what, uint64_t bytes) {
+  return fail(error, Status::kOutOfMemory,
+              std::string(kind_name(p)) + ": out of memory: needs " + num(static_cast<double>(bytes)) +
+                  " bytes for " + what + ", " + num(static_cast<double>(heap_bytes_in_use())) +
+                  " in use");
+}
+
 // a * b, saturating at UINT64_MAX instead of wrapping.
 uint64_t mul_sat(uint64_t a, uint64_t b) {
   if (a != 0 && b > std::numeric_limits<uint64_t>::max() / a) {
@@ -312,9 +323,13 @@ Status build_plan(Operator* op, Error* error) {
   const int64_t K = p.kernel_size, s = p.stride, d = p.dilation, pad = p.padding;
   const int64_t G = p.groups, cin_g = op->in_per_group, cout_g = op->out_per_group;
   const uint64_t plan_bytes = mul_sat(static_cast<uint64_t>(K), sizeof(int64_t) + sizeof(Phase));
-  if (plan_bytes > kMaxBytes || !op->taps.reserve_discard(static_cast<size_t>(K))) {
+  if (plan_bytes > kMaxBytes) {
     return too_large(error, p, "the plan of a kernel of size " + num(static_cast<double>(K)),
                      plan_bytes);
+  }
+  if (!op->taps.reserve_discard(static_cast<size_t>(K))) {
+    return out_of_memory(error, p, "the plan of a kernel of size " + num(static_cast<double>(K)),
+                         plan_bytes);
   }
   int64_t* taps = op->taps.data();
   for (int64_t k = 0; k < K; ++k) taps[k] = k;
@@ -331,8 +346,8 @@ Status build_plan(Operator* op, Error* error) {
     if (i == 0 || residue(taps[i]) != residue(taps[i - 1])) ++num_phases;
   }
   if (!op->phases.reserve_discard(num_phases)) {
-    return too_large(error, p, "the plan of a kernel of size " + num(static_cast<double>(K)),
-                     plan_bytes);
+    return out_of_memory(error, p, "the plan of a kernel of size " + num(static_cast<double>(K)),
+                         plan_bytes);
   }
   size_t phase_index = 0;
   for (int64_t i = 0; i < K;) {
@@ -386,11 +401,14 @@ Status build_plan(Operator* op, Error* error) {
   }
   const uint64_t packed_bytes = op->channel_major ? dw_weights * sizeof(int16_t)
                                                   : packed_words * sizeof(int32_t);
-  if (packed_bytes > kMaxBytes ||
-      (op->channel_major ? !op->dw_weights.reserve_discard(static_cast<size_t>(dw_weights))
-                         : !op->packed.reserve_discard(static_cast<size_t>(packed_words)))) {
+  if (packed_bytes > kMaxBytes) {
     return too_large(error, p, "the packed weights of shape " + weight_shape_string(p),
                      packed_bytes);
+  }
+  if (op->channel_major ? !op->dw_weights.reserve_discard(static_cast<size_t>(dw_weights))
+                        : !op->packed.reserve_discard(static_cast<size_t>(packed_words))) {
+    return out_of_memory(error, p, "the packed weights of shape " + weight_shape_string(p),
+                         packed_bytes);
   }
   return Status::kOk;
 }
@@ -459,7 +477,7 @@ Status create_operator(const ConvParams& requested_params, Operator** op_out, Er
   Status status = validate_params(params, error);
   if (status != Status::kOk) return status;
   Operator* op = new (std::nothrow) Operator();
-  if (op == nullptr) return too_large(error, params, "the operator", sizeof(Operator));
+  if (op == nullptr) return out_of_memory(error, params, "the operator", sizeof(Operator));
   op->params = params;
   op->in_per_group = params.in_channels / params.groups;
   op->out_per_group = params.out_channels / params.groups;
@@ -474,8 +492,8 @@ Status create_operator(const ConvParams& requested_params, Operator** op_out, Er
       !op->quantized_bias.reserve_discard(cout) || !op->requant_scales.reserve_discard(cout) ||
       !op->bias_only_output.reserve_discard(cout)) {
     delete op;
-    return too_large(error, params, "a weight of shape " + weight_shape_string(params),
-                     static_cast<uint64_t>(n) * 3);
+    return out_of_memory(error, params, "a weight of shape " + weight_shape_string(params),
+                         static_cast<uint64_t>(n) * 3);
   }
   op->kernels = &default_kernels();
   status = build_plan(op, error);
@@ -498,7 +516,7 @@ void delete_operator(Operator* op) { delete op; }
 
 const ConvParams& operator_params(const Operator* op) { return op->params; }
 
-Status check_weight_size(const Operator* op, size_t size, Error* error) {
+Status check_weight_size(const Operator* op, uint64_t size, Error* error) {
   const uint64_t expected = weight_elements(op->params);
   if (size != expected) {
     return invalid(error, op->params,
@@ -509,13 +527,13 @@ Status check_weight_size(const Operator* op, size_t size, Error* error) {
   return Status::kOk;
 }
 
-Status set_weights(Operator* op, const WeightDesc& weight, const float* bias, size_t bias_size,
+Status set_weights(Operator* op, const WeightDesc& weight, const float* bias, uint64_t bias_size,
                    Error* error) {
   const ConvParams& p = op->params;
   Status status = check_weight_size(op, weight.size, error);
   if (status != Status::kOk) return status;
   const size_t cout = static_cast<size_t>(p.out_channels);
-  const size_t nq = weight.num_qparams;
+  const uint64_t nq = weight.num_qparams;
   if (weight.per_channel ? nq != cout : nq != 1) {
     return invalid(error, p,
                    weight.per_channel
@@ -525,7 +543,7 @@ Status set_weights(Operator* op, const WeightDesc& weight, const float* bias, si
                        : "a per-tensor weight has exactly one scale and zero point, got " +
                              num(static_cast<double>(nq)));
   }
-  for (size_t c = 0; c < nq; ++c) {
+  for (size_t c = 0; c < static_cast<size_t>(nq); ++c) {
     const std::string at = weight.per_channel ? "[" + num(static_cast<double>(c)) + "]" : "";
     if (!is_valid_scale(weight.scales[c])) {
       return invalid(error, p,
@@ -558,14 +576,16 @@ Status set_weights(Operator* op, const WeightDesc& weight, const float* bias, si
   Buffer<int8_t> new_weight;
   Buffer<double> new_scales, new_zero_points;
   Buffer<float> new_bias;
-  if (!new_weight.reserve_discard(weight.size) || !new_scales.reserve_discard(nq) ||
-      !new_zero_points.reserve_discard(nq) ||
+  // The counts are checked: at most outChannels qparams, a weight that fits wasm memory.
+  const size_t weight_bytes = static_cast<size_t>(weight.size), qparams = static_cast<size_t>(nq);
+  if (!new_weight.reserve_discard(weight_bytes) || !new_scales.reserve_discard(qparams) ||
+      !new_zero_points.reserve_discard(qparams) ||
       !new_bias.reserve_discard(bias != nullptr ? cout : 0)) {
-    return too_large(error, p, "the weights", static_cast<uint64_t>(weight.size) * 3);
+    return out_of_memory(error, p, "the weights", static_cast<uint64_t>(weight.size) * 3);
   }
-  if (weight.size != 0) std::memcpy(new_weight.data(), weight.data, weight.size);
-  std::memcpy(new_scales.data(), weight.scales, nq * sizeof(double));
-  std::memcpy(new_zero_points.data(), weight.zero_points, nq * sizeof(double));
+  if (weight_bytes != 0) std::memcpy(new_weight.data(), weight.data, weight_bytes);
+  std::memcpy(new_scales.data(), weight.scales, qparams * sizeof(double));
+  std::memcpy(new_zero_points.data(), weight.zero_points, qparams * sizeof(double));
   if (bias != nullptr) std::memcpy(new_bias.data(), bias, cout * sizeof(float));
   op->weight.swap(new_weight);
   op->weight_scales.swap(new_scales);
@@ -821,7 +841,7 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
 
   if (!op->input_rows.reserve_discard(static_cast<size_t>(scratch_elements * rows_copies)) ||
       !op->dw_row_table.reserve_discard(static_cast<size_t>(table_entries))) {
-    return too_large(error, p, "the scratch buffers", scratch_bytes);
+    return out_of_memory(error, p, "the scratch buffers", scratch_bytes);
   }
   if (op->channel_major) {
     // Row pointers: [phase][group][input channel of group][tap].
@@ -918,7 +938,7 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
     const size_t staging_bytes = stride * 64 * static_cast<size_t>(p.out_channels) * threads;
     if (!op->staging.reserve_discard(staging_bytes)) {
       op->ready = false;
-      return too_large(error, p, "the output staging buffer", staging_bytes);
+      return out_of_memory(error, p, "the output staging buffer", staging_bytes);
     }
     op->staging_stride = stride * 64;
   }

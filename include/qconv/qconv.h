@@ -62,10 +62,10 @@ struct ConvParams {
 // sees the caller's value (integers in [-128, 127] are accepted).
 struct WeightDesc {
   const int8_t* data = nullptr;
-  size_t size = 0;
+  uint64_t size = 0;  // 64-bit: a count beyond wasm32's size_t is refused, not wrapped
   const double* scales = nullptr;
   const double* zero_points = nullptr;
-  size_t num_qparams = 1;
+  uint64_t num_qparams = 1;  // scales and zero_points are read only when the count is right
   bool per_channel = false;
 };
 
@@ -81,10 +81,10 @@ void delete_operator(Operator* op);
 const ConvParams& operator_params(const Operator* op);
 
 // Weights and bias. bias == nullptr means "no bias" (zeros in the math).
-Status set_weights(Operator* op, const WeightDesc& weight, const float* bias, size_t bias_size,
+Status set_weights(Operator* op, const WeightDesc& weight, const float* bias, uint64_t bias_size,
                    Error* error);
 // Checks only that `size` weight elements match the operator's weight shape.
-Status check_weight_size(const Operator* op, size_t size, Error* error);
+Status check_weight_size(const Operator* op, uint64_t size, Error* error);
 
 // Output quantization: scale finite, > 0 and a normal float32; zero point an
 // integer in [0, 255].

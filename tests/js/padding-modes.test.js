@@ -112,7 +112,8 @@ describe.each(FLAVOURS)('%s flavour', (flavour, simd, q) => {
     expect(thrown).not.toBeNull();
     expect(thrown.constructor).toBe(want);
     if (c.torch_error.stage === 'construct') expect(stage).toBe('construct');
-    expect(thrown.message).toMatch(new RegExp(`^${c.module}: `));
+    // The module, and the method when it was forward that refused.
+    expect(thrown.message).toMatch(new RegExp(`^${c.module}${stage === 'forward' ? '\\.forward' : ''}: `));
     expect(thrown.message).toMatch(/padding/);
     const torchMessage = c.torch_error.message;
     const L = c.input.shape[2];
@@ -307,7 +308,7 @@ describe.each(FLAVOURS)('%s flavour', (flavour, simd, q) => {
     const short = { data: new Uint8Array(4), shape: [1, 2, 2], scale: 0.05, zeroPoint: 3 };
     expect(() => m.forward(short)).toThrow(RangeError);
     expect(() => m.forward(short)).toThrow(
-      "Conv1d: padding ('same': 1 before and 2 after the input) must be smaller than the input length (2) on each side for reflect padding");
+      "Conv1d.forward: padding ('same': 1 before and 2 after the input) must be smaller than the input length (2) on each side for reflect padding");
     expect(() => m.outputLength(2)).toThrow('must be smaller than the input length (2)');
     const again = m.forward(s.x);
     expect(firstDifference(again.data, expected.data)).toBe(-1);
@@ -315,7 +316,7 @@ describe.each(FLAVOURS)('%s flavour', (flavour, simd, q) => {
 
     const valid = new q.Conv1d(2, 2, 3, { padding: 'valid', dilation: 2 });
     expect(() => valid.forward(short)).toThrow(
-      'Conv1d: padded input length (L + 2*padding = 2) is shorter than the dilated kernel (dilation*(kernelSize-1) + 1 = 5)');
+      'Conv1d.forward: padded input length (L + 2*padding = 2) is shorter than the dilated kernel (dilation*(kernelSize-1) + 1 = 5)');
     valid.dispose();
   });
 });

@@ -443,11 +443,11 @@ describe('save / load', () => {
       ['output scale NaN', (v) => v.setFloat64(56, NaN, true),
         /^the bytes hold a value the module rejects: .*scale.*NaN/],
       ['weight scale 0', (v) => v.setFloat64(96, 0, true),
-        'the bytes hold a value the module rejects: ConvTranspose1d: weight scale (0) must be finite, > 0 and a normal float32'],
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: weight scale (0) must be finite, > 0 and a normal float32'],
       ['weight zero point 200', (v) => v.setInt32(104, 200, true),
-        'the bytes hold a value the module rejects: ConvTranspose1d: weight zeroPoint (200) must be an integer in [-128, 127]'],
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: weight zeroPoint (200) must be an integer in [-128, 127]'],
       ['a bias of +inf', (v) => v.setFloat32(112, Infinity, true),
-        'the bytes hold a value the module rejects: ConvTranspose1d: bias[0] (Infinity) must be finite as a float32'],
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: bias[0] (Infinity) must be finite as a float32'],
     ])('%s', (_, change, message) => {
       const e = loadError(q.ConvTranspose1d, edited(example, change));
       expect(e).toBeInstanceOf(RangeError);
