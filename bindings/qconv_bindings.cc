@@ -6,10 +6,9 @@
 // is in a static buffer (errorMessage()), so reporting an error never needs
 // the heap.
 //
-// A full heap: every entry point first makes sure a small reserve is held.
-// Allocations that would fail (the core's error strings, embind's own) make
-// operator new release it and retry, so they succeed; the next call takes
-// the reserve back, or fails cleanly with "out of memory" when it cannot.
+// A full heap: the core reports a failed allocation as "out of memory"; the
+// small allocations of building that message come from operator new's
+// fallback arena (operator_new_fallback.cc) when malloc has nothing left.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
@@ -24,6 +23,8 @@
 #include <string>
 
 #include "qconv/qconv.h"
+
+uint64_t qconv_fallback_allocations();  // operator_new_fallback.cc
 
 using emscripten::typed_memory_view;
 using emscripten::val;
@@ -43,39 +44,7 @@ void set_message(const char* text, size_t length) {
 }
 void set_message(const std::string& text) { set_message(text.data(), text.size()); }
 
-// ---- the reserve ---------------------------------------------------------------
-constexpr size_t kReserveBytes = size_t{256} << 10;
-void* reserve = nullptr;
-
 double heap_bytes_in_use() { return static_cast<double>(mallinfo().uordblks); }
-
-// operator new's handler: give the reserve back so that the allocation in
-// progress succeeds. Without it, the process cannot go on (entry points hold
-// the reserve before they allocate, so this is not reached).
-void release_reserve() {
-  if (reserve == nullptr) std::abort();
-  std::free(reserve);
-  reserve = nullptr;
-}
-
-// True when the reserve is held (taken again if a failure spent it); else
-// the message says that memory is full and the call must not go on.
-bool hold_reserve() {
-  if (reserve == nullptr) reserve = std::malloc(kReserveBytes);
-  if (reserve != nullptr) return true;
-  char text[160];
-  const int n = std::snprintf(text, sizeof text, "out of memory: needs %zu bytes, %.0f in use",
-                              kReserveBytes, heap_bytes_in_use());
-  set_message(text, n > 0 ? static_cast<size_t>(n) : 0);
-  return false;
-}
-
-struct ReserveInstaller {
-  ReserveInstaller() {
-    std::set_new_handler(release_reserve);
-    reserve = std::malloc(kReserveBytes);
-  }
-} reserve_installer;
 
 // JS numbers arrive as doubles; the core decides what is in range. Clamp
 // far-out values so the conversion itself is defined.
@@ -140,7 +109,6 @@ class NativeConv {
   int create(int kind, double in_channels, double out_channels, double kernel_size, double stride,
              double padding, bool padding_same, double output_padding, double dilation,
              double groups, bool bias, int padding_mode) {
-    if (!hold_reserve()) return kOutOfMemory;
     qconv::ConvParams p;
     p.kind = static_cast<qconv::OperatorKind>(kind);
     p.in_channels = to_int64(in_channels);
@@ -167,7 +135,6 @@ class NativeConv {
   // the int8 weights, num_qparams scales and zero points, and bias_size bias
   // values (0: no bias). JS then fills the staged views and commits.
   int stageWeights(double weight_size, double num_qparams, double bias_size) {
-    if (!hold_reserve()) return kOutOfMemory;
     qconv::Error error;
     const int64_t n = to_int64(weight_size);
     const qconv::Status status = qconv::check_weight_size(op_, n < 0 ? UINT64_MAX : static_cast<uint64_t>(n), &error);
@@ -202,8 +169,8 @@ class NativeConv {
   // values only when a count is right, and then all of them are staged.
   // The staging is freed.
   int commitWeights(bool per_channel, double num_qparams, double bias_size) {
-    int result = kOutOfMemory;
-    if (hold_reserve()) {
+    int result;
+    {
       qconv::WeightDesc desc;
       desc.data = weights_.data;
       desc.size = weights_.size;
@@ -227,7 +194,6 @@ class NativeConv {
   }
 
   int setOutputQuantization(double scale, double zero_point) {
-    if (!hold_reserve()) return kOutOfMemory;
     qconv::Error error;
     return status_of(qconv::set_output_quantization(op_, scale, zero_point, &error), error);
   }
@@ -236,7 +202,6 @@ class NativeConv {
 
   // Returns the output length, or minus the Status (errorMessage() says why).
   double outputLength(double input_length, double requested) {
-    if (!hold_reserve()) return -kOutOfMemory;
     int64_t n = 0;
     qconv::Error error;
     const qconv::Status status =
@@ -250,7 +215,6 @@ class NativeConv {
   // per forward instead of two, which matters for tiny inputs.
   double setup(double batch, double channels, double length, double scale, double zero_point,
                double requested_length) {
-    if (!hold_reserve()) return -kOutOfMemory;
     qconv::InputDesc in;
     in.batch = to_int64(batch);
     in.channels = to_int64(channels);
@@ -327,7 +291,6 @@ class NativeConv {
 
 // A new native module, or null when memory is full (errorMessage() says so).
 NativeConv* createNativeConv() {
-  if (!hold_reserve()) return nullptr;
   NativeConv* conv = new NativeConv();
   if (conv == nullptr) {
     char text[160];
@@ -357,8 +320,8 @@ int liveModules() { return live_modules; }
 double memoryBytes() { return static_cast<double>(__builtin_wasm_memory_size(0)) * 65536.0; }
 // Bytes malloc has handed out and not taken back (dlmalloc's count).
 double heapBytesInUse() { return heap_bytes_in_use(); }
-// The reserve's size, and whether it is held (tests of a full heap).
-double reserveBytes() { return reserve == nullptr ? 0.0 : static_cast<double>(kReserveBytes); }
+// Allocations operator new's fallback arena served (tests of a full heap).
+double fallbackAllocations() { return static_cast<double>(qconv_fallback_allocations()); }
 
 }  // namespace
 
@@ -394,5 +357,5 @@ EMSCRIPTEN_BINDINGS(qconv) {
   emscripten::function("liveModules", &liveModules);
   emscripten::function("memoryBytes", &memoryBytes);
   emscripten::function("heapBytesInUse", &heapBytesInUse);
-  emscripten::function("reserveBytes", &reserveBytes);
+  emscripten::function("fallbackAllocations", &fallbackAllocations);
 }

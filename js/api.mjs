@@ -960,6 +960,10 @@ function numbersOf(view) {
 // bytes argument: a RangeError naming load and quoting the module's message.
 function storedValueError(what, e) {
   if (!(e instanceof TypeError || e instanceof RangeError)) return e;
+  // A full heap is not the bytes' fault.
+  if (/out of memory: /.test(e.message)) {
+    return new RangeError(`${what}: ${e.message.replace(/^[\w.]+: /, '')}`);
+  }
   return new RangeError(`${what}: the bytes hold a value the module rejects: ${e.message}`);
 }
 

@@ -250,7 +250,8 @@ export function decodeModuleFile(what, bytes, expectedKind) {
     m.inputQuantization = { scale: inputScale, zeroPoint: inputZeroPoint };
   } else if (!Object.is(inputScale, 0) || inputZeroPoint !== 0) {
     // +0.0 only: -0.0 would load, and save() would then write other bytes.
-    throw bad(`no input quantization is flagged, but its fields hold scale ${inputScale} and zero point ${inputZeroPoint} (must be 0)`);
+    const scaleText = Object.is(inputScale, -0) ? '-0' : String(inputScale);
+    throw bad(`no input quantization is flagged, but its fields hold scale ${scaleText} and zero point ${inputZeroPoint} (must be 0)`);
   }
 
   const scaleCount = u32(OFF_SCALE_COUNT);
