@@ -14,7 +14,7 @@ import { floatConvTranspose1d, floatConv1d } from './float-conv.mjs';
 import { encodeModuleFile, decodeModuleFile } from './format.mjs';
 import {
   MAX_RANK, typedArrayTag, typedArrayLength, copyInto, measureTypedArray, arrayBufferByteLength,
-  uint8Copy, int8Copy, float32Copy, readFields, isPlainOptions, checkInteger, readShape, readNumberList,
+  uint8Copy, int8Copy, float32Copy, readFields, isPlainOptions, isArrayValue, checkInteger, readShape, readNumberList,
   readFloat32List, describe,
 } from './caller-values.mjs';
 
@@ -45,7 +45,7 @@ export function createQconv(loadNativeModule, platform = {}) {
   // ---- init ---------------------------------------------------------------
   function init(options = {}) {
     if (initPromise) return initPromise;
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    if (options === null || typeof options !== 'object' || isArrayValue(options)) {
       return Promise.reject(new TypeError(`init: options must be an object, got ${describe(options)}`));
     }
     for (const key of Object.keys(options)) {
@@ -268,14 +268,14 @@ export function createQconv(loadNativeModule, platform = {}) {
       if (weight === null || typeof weight !== 'object') {
         throw new TypeError(`${what}: weight must be an object { data: Int8Array, scale, zeroPoint?, shape? }, got ${describe(weight)}`);
       }
-      const fields = readFields(weight, ['data', 'scale', 'zeroPoint', 'shape']);
+      const fields = readFields(what, 'weight', weight, ['data', 'scale', 'zeroPoint', 'shape']);
       const cout = this.#outChannels;
       const expectedShape = this.#weightShape();
       const dims = fields.shape === undefined ? null : readShape(what, 'weight.shape', fields.shape);
       const qparams = readWeightQParams(what, fields.scale, fields.zeroPoint, cout);
       let biasList = null;
       if (bias !== null && bias !== undefined) {
-        if (typedArrayTag(bias) !== 'Float32Array' && !Array.isArray(bias)) {
+        if (typedArrayTag(bias) !== 'Float32Array' && !isArrayValue(bias)) {
           throw new TypeError(`${what}: bias must be a Float32Array, an array of numbers or null, got ${describe(bias)}`);
         }
         biasList = readFloat32List(what, 'bias', bias, cout);
@@ -382,7 +382,7 @@ export function createQconv(loadNativeModule, platform = {}) {
         if (outputSize < 0) throw new RangeError(`${what}: outputSize (${outputSize}) must be >= 1`);
         return outputSize;
       }
-      if (!Array.isArray(outputSize)) {
+      if (!isArrayValue(outputSize)) {
         throw new TypeError(`${what}: outputSize must be an array of integers, got ${describe(outputSize)}`);
       }
       const allowed = rank === null ? [1, 2, 3] : [1, rank];
@@ -517,7 +517,7 @@ export function createQconv(loadNativeModule, platform = {}) {
       }
     }
     // Every option read once, then only the copies are used.
-    const o = readFields(options, known);
+    const o = readFields(what, 'options', options, known);
     if (o.weight === undefined) throw new TypeError(`${what}: weight (the float weights) is required`);
     const qscheme = o.weightQScheme === undefined ? 'per_tensor' : o.weightQScheme;
     if (typeof qscheme !== 'string') {
@@ -587,7 +587,7 @@ export function createQconv(loadNativeModule, platform = {}) {
   // The calibration batches, read once and checked against the module: a
   // list of { shape, data: Float32Array } copies, each with its output length.
   function readCalibration(what, m, calibration) {
-    if (!Array.isArray(calibration)) {
+    if (!isArrayValue(calibration)) {
       throw new TypeError(`${what}: calibration must be an array of { data, shape } batches, got ${describe(calibration)}`);
     }
     const count = calibration.length;
@@ -603,7 +603,7 @@ export function createQconv(loadNativeModule, platform = {}) {
       if (!isPlainOptions(batch)) {
         throw new TypeError(`${what}: ${name} must be an object { data: Float32Array | number[], shape: [N, C, L] or [C, L] }, got ${describe(batch)}`);
       }
-      const fields = readFields(batch, ['shape', 'data']);
+      const fields = readFields(what, name, batch, ['shape', 'data']);
       const dims = readShape(what, `${name}.shape`, fields.shape);
       if (dims.length !== 2 && dims.length !== 3) {
         throw new RangeError(`${what}: ${name}.shape ([${dims}]) must be [N, C, L] or [C, L], got ${dims.length} dimensions`);
@@ -814,7 +814,7 @@ function parseActivationQParams(owner, name, value) {
   if (!isPlainOptions(value)) {
     throw new TypeError(`${owner}: ${name} must be an object { scale, zeroPoint } or null, got ${describe(value)}`);
   }
-  const { scale, zeroPoint } = readFields(value, ['scale', 'zeroPoint']);
+  const { scale, zeroPoint } = readFields(owner, name, value, ['scale', 'zeroPoint']);
   checkQuantization(owner, `${name}.scale`, `${name}.zeroPoint`, scale, zeroPoint);
   return { scale, zeroPoint };
 }
@@ -825,7 +825,7 @@ function readQTensor(owner, name, q, maxRank) {
   if (q === null || typeof q !== 'object') {
     throw new TypeError(`${owner}: ${name} must be a QTensor { data: Uint8Array, shape, scale, zeroPoint }, got ${describe(q)}`);
   }
-  const fields = readFields(q, ['data', 'shape', 'scale', 'zeroPoint']);
+  const fields = readFields(owner, name, q, ['data', 'shape', 'scale', 'zeroPoint']);
   // The data's type first: a wrong type is the likelier mistake.
   if (typedArrayTag(fields.data) !== 'Uint8Array') {
     throw new TypeError(`${owner}: ${name}.data must be a Uint8Array, got ${describe(fields.data)}`);
@@ -869,7 +869,7 @@ function paddingArg(name, transposed, value) {
     }
     return { padding: 0, paddingSame: value === 'same', paddingName: value };
   }
-  if (!transposed && typeof value !== 'number' && !Array.isArray(value)) {
+  if (!transposed && typeof value !== 'number' && !isArrayValue(value)) {
     throw new TypeError(`${name}: padding must be an integer, 'same' or 'valid', got ${describe(value)}`);
   }
   return { padding: sizeArg(name, 'padding', value), paddingSame: false, paddingName: null };
@@ -878,7 +878,7 @@ function paddingArg(name, transposed, value) {
 // An integer, or a one-element array holding one (PyTorch's _single); the
 // array's length and entry are read once.
 function sizeArg(owner, name, value) {
-  if (Array.isArray(value)) {
+  if (isArrayValue(value)) {
     const length = value.length;
     if (length !== 1) {
       throw new RangeError(`${owner}: ${name} (${describe(value)}) must be one integer or a one-element array: this is a 1-D module`);

@@ -138,8 +138,26 @@ export function float64Copy(source, length) {
 
 // ---- caller values, read once ---------------------------------------------------
 
+// A revoked Proxy throws on any use; Array.isArray is the one check that
+// tells it apart without running caller code (it calls no trap).
+export function isRevokedProxy(value) {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  try {
+    isArray(value);
+    return false;
+  } catch (e) {
+    return true;
+  }
+}
+
+// Array.isArray, false for a revoked Proxy (instead of throwing).
+export function isArrayValue(value) {
+  return !isRevokedProxy(value) && isArray(value);
+}
+
 // The named properties of an object, each read once, in order.
-export function readFields(object, keys) {
+export function readFields(owner, name, object, keys) {
+  if (isRevokedProxy(object)) throw new TypeError(`${owner}: ${name} is a revoked Proxy`);
   const fields = {};
   for (const key of keys) fields[key] = object[key];
   return fields;
@@ -157,8 +175,8 @@ export function isDataView(value) {
 }
 
 export function isPlainOptions(value) {
-  return value !== null && typeof value === 'object' && !isArray(value) && typedArrayTag(value) === undefined &&
-    !isDataView(value);
+  return value !== null && typeof value === 'object' && !isRevokedProxy(value) && !isArray(value) &&
+    typedArrayTag(value) === undefined && !isDataView(value);
 }
 
 // The element count of an array (or an array Proxy), read once: an integer
@@ -180,7 +198,7 @@ export function checkInteger(owner, name, value) {
 // A shape: an array of integers >= 0, of at most maxRank entries (a longer
 // one is refused before its entries are read). Returns a plain copy.
 export function readShape(owner, name, shape, maxRank = MAX_RANK) {
-  if (!isArray(shape)) {
+  if (!isArrayValue(shape)) {
     throw new TypeError(`${owner}: ${name} must be an array of integers, got ${describe(shape)}`);
   }
   const rank = arrayLength(owner, name, shape);
@@ -202,7 +220,7 @@ export function readShape(owner, name, shape, maxRank = MAX_RANK) {
 export function readNumberList(owner, name, value, maxLength, check = null) {
   let length;
   let typed = false;
-  if (isArray(value)) {
+  if (isArrayValue(value)) {
     length = arrayLength(owner, name, value);
   } else {
     const tag = typedArrayTag(value);
@@ -236,7 +254,7 @@ export function readFloat32List(owner, name, value, maxLength = Infinity) {
     const length = typedArrayLength(value);
     return { length, values: length > maxLength ? null : float32Copy(value, length) };
   }
-  if (!isArray(value)) {
+  if (!isArrayValue(value)) {
     throw new TypeError(`${owner}: ${name} must be a Float32Array or an array of numbers, got ${describe(value)}`);
   }
   const list = readNumberList(owner, name, value, maxLength);
@@ -265,6 +283,7 @@ export function describe(v) {
     if (typeof v === 'boolean') return StringOf(v);
     if (typeof v === 'function') return 'a function';
     if (typeof v === 'symbol') return `${v.toString()} (a Symbol)`;
+    if (isRevokedProxy(v)) return 'a revoked Proxy';
     const tag = typedArrayTag(v);
     if (tag !== undefined) return `${article(tag)} ${tag} of length ${typedArrayLength(v)}`;
     if (isArray(v)) {

@@ -113,4 +113,4 @@ function defineRandomSuite(simd, count, seed) {
   });
 }
 
-module.exports = { defineRandomSuite, runThroughApi };
+module.exports = { defineRandomSuite, runThroughApi, randomCase };
