@@ -11,6 +11,7 @@ import {
 } from './observers.mjs';
 import { floatConvTranspose1d, floatConv1d } from './float-conv.mjs';
 import { encodeModuleFile, decodeModuleFile } from './format.mjs';
+import { initFailure } from './init-checks.mjs';
 
 const VERSION = '0.1.0';
 
@@ -85,10 +86,16 @@ export function createQconv(loadNativeModule, platform = {}) {
         threads = 1;
       }
     }
+    const flavour = threads > 1 ? 'simd-mt' : simd ? 'simd' : 'scalar';
     initPromise = (async () => {
-      const module = await loadNativeModule({
-        simd, threads, wasmBinary: options.wasmBinary, locateFile: options.locateFile,
-      });
+      let module;
+      try {
+        module = await loadNativeModule({
+          simd, threads, wasmBinary: options.wasmBinary, locateFile: options.locateFile,
+        });
+      } catch (e) {
+        throw initFailure(e, flavour, options.wasmBinary !== undefined);
+      }
       if (threads > 1) {
         if (platform.minParallelWork) module.setMinParallelWork(platform.minParallelWork);
         const refused = module.setNumThreads(threads);
