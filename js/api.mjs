@@ -11,7 +11,9 @@ import {
 } from './observers.mjs';
 import { floatConvTranspose1d, floatConv1d } from './float-conv.mjs';
 import { encodeModuleFile, decodeModuleFile } from './format.mjs';
-import { initFailure } from './init-checks.mjs';
+import {
+  initFailure, wasmBinaryBytes, describeWasmBinary, checkWasmBinary, kernelMismatch, glueOutput,
+} from './init-checks.mjs';
 
 const VERSION = '0.1.0';
 
@@ -58,10 +60,11 @@ export function createQconv(loadNativeModule, platform = {}) {
       return Promise.reject(new TypeError(
         `init: locateFile must be a function (name, prefix) => url, got ${describe(options.locateFile)}`));
     }
-    if (options.wasmBinary !== undefined &&
-        !(options.wasmBinary instanceof ArrayBuffer || ArrayBuffer.isView(options.wasmBinary))) {
-      return Promise.reject(new TypeError(
-        `init: wasmBinary must be an ArrayBuffer or a Uint8Array, got ${describe(options.wasmBinary)}`));
+    const userBinary = options.wasmBinary !== undefined;
+    const wasmBinary = userBinary ? wasmBinaryBytes(options.wasmBinary) : undefined;
+    if (wasmBinary === null) {
+      return Promise.reject(new TypeError('init: wasmBinary must be an ArrayBuffer or a Uint8Array (a Node Buffer ' +
+        `is one), got ${describeWasmBinary(options.wasmBinary) || describe(options.wasmBinary)}`));
     }
     let threads = options.numThreads === undefined ? 1 : options.numThreads;
     if (typeof threads !== 'number' || !Number.isInteger(threads)) {
@@ -88,14 +91,19 @@ export function createQconv(loadNativeModule, platform = {}) {
     }
     const flavour = threads > 1 ? 'simd-mt' : simd ? 'simd' : 'scalar';
     initPromise = (async () => {
+      if (userBinary) await checkWasmBinary(wasmBinary, flavour, threads);
+      const output = glueOutput();
       let module;
       try {
         module = await loadNativeModule({
-          simd, threads, wasmBinary: options.wasmBinary, locateFile: options.locateFile,
+          simd, threads, wasmBinary, locateFile: options.locateFile, print: output.print, printErr: output.printErr,
         });
       } catch (e) {
-        throw initFailure(e, flavour, options.wasmBinary !== undefined);
+        throw initFailure(e, flavour, userBinary);
       }
+      const mismatch = userBinary ? kernelMismatch(module.kernelFlavour(), flavour) : null;
+      if (mismatch) throw mismatch;
+      output.release();
       if (threads > 1) {
         if (platform.minParallelWork) module.setMinParallelWork(platform.minParallelWork);
         const refused = module.setNumThreads(threads);

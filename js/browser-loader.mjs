@@ -20,7 +20,7 @@ export function threadSupport() {
   return null;
 }
 
-export async function loadNativeModule({ simd, threads, wasmBinary, locateFile }) {
+export async function loadNativeModule({ simd, threads, wasmBinary, locateFile, print, printErr }) {
   // Each flavour spelled out: bundlers follow literal import() and new URL() only.
   const threaded = threads > 1;
   const glueName = threaded ? 'qconv-simd-mt.mjs' : simd ? 'qconv-simd.mjs' : 'qconv-scalar.mjs';
@@ -47,12 +47,16 @@ export async function loadNativeModule({ simd, threads, wasmBinary, locateFile }
     const url = locateFile ? String(locateFile(name, new URL('.', defaultUrl).href)) : defaultUrl.href;
     binary = await fetchWasm(url, name);
   }
+  // init() holds the glue's output back while the module starts.
+  const moduleArg = { wasmBinary: binary };
+  if (print) moduleArg.print = print;
+  if (printErr) moduleArg.printErr = printErr;
   try {
     // The threaded glue starts its pool's workers (threads - 1: the calling
     // thread works too) from dist/qconv-simd-mt.worker.js beside it.
     return threaded
-      ? await startThreaded(glue, { wasmBinary: binary, qconvWorkers: threads - 1 })
-      : await glue.default({ wasmBinary: binary });
+      ? await startThreaded(glue, { ...moduleArg, qconvWorkers: threads - 1 })
+      : await glue.default(moduleArg);
   } catch (e) {
     // Emscripten's abort text would suggest rebuilding with ASSERTIONS; the
     // cause a user can act on is the page's Content-Security-Policy.

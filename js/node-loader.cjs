@@ -20,7 +20,7 @@ function threadSupport() {
   return null;
 }
 
-async function loadNativeModule({ simd, threads, wasmBinary, locateFile }) {
+async function loadNativeModule({ simd, threads, wasmBinary, locateFile, print, printErr }) {
   const flavour = threads > 1 ? 'simd-mt' : simd ? 'simd' : 'scalar';
   const gluePath = path.join(DIST, `qconv-${flavour}.cjs`);
   if (!fs.existsSync(gluePath)) {
@@ -39,9 +39,14 @@ async function loadNativeModule({ simd, threads, wasmBinary, locateFile }) {
     }
   }
   const factory = require(gluePath);
-  if (threads <= 1) return factory({ wasmBinary: binary });
+  // init() holds the glue's output back while the module starts.
+  const output = {};
+  if (print) output.print = print;
+  if (printErr) output.printErr = printErr;
+  if (threads <= 1) return factory({ wasmBinary: binary, ...output });
   const moduleArg = {
     wasmBinary: binary,
+    ...output,
     // The pool's workers start with the module: one fewer than the threads,
     // since the calling thread works too.
     qconvWorkers: threads - 1,

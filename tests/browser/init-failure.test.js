@@ -2,13 +2,16 @@
 // init() in Chromium when it cannot succeed: a threaded init whose pthread
 // worker script or glue cannot load, or that a Content-Security-Policy
 // keeps from starting workers, rejects within seconds with an Error naming
-// the file and the way out, and a following init({ numThreads: 1 }) works.
-// The pages are served by a small server in this process that can refuse
-// chosen files (404), for everyone or only for the pool's workers.
+// the file and the way out, and a following init({ numThreads: 1 }) works;
+// init({ wasmBinary }) with bytes that are not our module rejects saying
+// which, with nothing on the console, and init() works afterwards. The
+// pages are served by a small server in this process that can refuse chosen
+// files (404), for everyone or only for the pool's workers.
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
 const { ROOT, describeBrowser, useBrowser } = require('./browser');
+const { renameFirstImport, TINY_MODULE } = require('../js/wasm-bytes');
 
 const PAGE = 'tests/browser/fixtures/empty.html';
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
@@ -157,5 +160,64 @@ describeBrowser('a threaded init that cannot start its workers (Chromium)', () =
     expect(result.ms).toBeGreaterThanOrEqual(9500);
     expect(result.ms).toBeLessThan(15000);
     expectRetryWorked(result);
+  });
+});
+
+describeBrowser('init({ wasmBinary }) with bytes that are not our module (Chromium)', () => {
+  const session = useBrowser({ prefix: 'init-wasm-binary' });
+  let server;
+  beforeAll(async () => { server = await startServer({ headers: ISOLATION }); });
+  afterAll(() => server && server.close());
+
+  test('each rejects saying which, nothing reaches the console, and init() then works', async () => {
+    const { page } = await session.open(`${server.url}${PAGE}`);
+    const renamed = Buffer.from(renameFirstImport(fs.readFileSync(path.join(ROOT, 'dist', 'qconv-simd-mt.wasm')))).toString('base64');
+    const results = await page.evaluate(async ([renamedB64, tiny]) => {
+      const q = await import('/js/index.browser.mjs');
+      const file = async (flavour) => new Uint8Array(await (await fetch(`/dist/qconv-${flavour}.wasm`)).arrayBuffer());
+      const simd = await file('simd');
+      const cases = [
+        ['a DataView over the real module', { wasmBinary: new DataView(simd.buffer) }],
+        ['16 zero bytes', { wasmBinary: new Uint8Array(16) }],
+        ['the SIMD module cut in half', { wasmBinary: simd.slice(0, simd.length >> 1) }],
+        ['a tiny module exporting one function', { wasmBinary: new Uint8Array(tiny) }],
+        ['the scalar module given to the SIMD128 glue', { wasmBinary: await file('scalar') }],
+        ['the SIMD module given to the threaded glue', { numThreads: 2, wasmBinary: simd }],
+        ['the threaded module with an import renamed', { numThreads: 2, wasmBinary: Uint8Array.from(atob(renamedB64), (c) => c.charCodeAt(0)) }],
+      ];
+      const out = [];
+      for (const [what, options] of cases) {
+        const t0 = performance.now();
+        out.push(await q.init(options).then(
+          (info) => ({ what, resolved: { ...info } }),
+          (e) => ({ what, name: e.name, message: e.message, ms: performance.now() - t0 })));
+      }
+      const info = await q.init();
+      const m = new q.Conv1d(1, 1, 2, { bias: false });
+      m.setWeightBias({ data: new Int8Array([1, 2]), scale: 1, zeroPoint: 0 }, null);
+      m.scale = 1;
+      m.zeroPoint = 10;
+      // By hand: y[i] = x[i] + 2 x[i+1] + 10 (see failThenRetry).
+      const y = Array.from(m.forward({ data: new Uint8Array([1, 2, 3, 4]), shape: [1, 1, 4], scale: 1, zeroPoint: 0 }).data);
+      out.push({ what: 'init() afterwards', flavour: info.flavour, y });
+      return out;
+    }, [renamed, TINY_MODULE]);
+    const expected = [
+      ['TypeError', /^init: wasmBinary must be an ArrayBuffer or a Uint8Array .*, got a DataView$/],
+      ['Error', /^init: wasmBinary is not WebAssembly: its 16 bytes start with 00 00 00 00/],
+      ['Error', /^init: wasmBinary \(\d+ bytes\) does not compile in this WebAssembly engine/],
+      ['Error', /^init: wasmBinary is a WebAssembly module but not qconv-wasm's \(it exports no memory and no function table, and imports no function\)/],
+      ['Error', /^init: wasmBinary is the scalar flavour's module, but init loaded the SIMD128 glue/],
+      ['Error', /^init: wasmBinary is a one-thread module .* numThreads 2 loads the threaded glue/],
+      ['Error', /^init: wasmBinary could not be started by the threaded glue \(LinkError: .*"~".*\); pass the bytes of qconv-simd-mt\.wasm$/],
+    ];
+    expected.forEach(([name, message], i) => {
+      expect(results[i]).toMatchObject({ name });
+      expect(results[i].message).toMatch(message);
+      expect(results[i].ms).toBeLessThan(3000);
+    });
+    expect(results[expected.length]).toEqual({ what: 'init() afterwards', flavour: 'wasmsimd', y: [15, 18, 21] });
+    // Not a line on the console (the harness also fails the test on page errors).
+    expect(page.qconvLog.messages).toEqual([]);
   });
 });
