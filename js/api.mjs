@@ -17,6 +17,9 @@ import {
   uint8Copy, int8Copy, float32Copy, readFields, isPlainOptions, isArrayValue, checkInteger, readShape, readNumberList,
   readFloat32List, describe,
 } from './caller-values.mjs';
+import {
+  initFailure, wasmBinaryBytes, describeWasmBinary, checkWasmBinary, kernelMismatch, glueOutput,
+} from './init-checks.mjs';
 
 const VERSION = '0.1.0';
 
@@ -63,10 +66,11 @@ export function createQconv(loadNativeModule, platform = {}) {
       return Promise.reject(new TypeError(
         `init: locateFile must be a function (name, prefix) => url, got ${describe(options.locateFile)}`));
     }
-    if (options.wasmBinary !== undefined &&
-        !(options.wasmBinary instanceof ArrayBuffer || ArrayBuffer.isView(options.wasmBinary))) {
-      return Promise.reject(new TypeError(
-        `init: wasmBinary must be an ArrayBuffer or a Uint8Array, got ${describe(options.wasmBinary)}`));
+    const userBinary = options.wasmBinary !== undefined;
+    const wasmBinary = userBinary ? wasmBinaryBytes(options.wasmBinary) : undefined;
+    if (wasmBinary === null) {
+      return Promise.reject(new TypeError('init: wasmBinary must be an ArrayBuffer or a Uint8Array (a Node Buffer ' +
+        `is one), got ${describeWasmBinary(options.wasmBinary) || describe(options.wasmBinary)}`));
     }
     let threads = options.numThreads === undefined ? 1 : options.numThreads;
     if (typeof threads !== 'number' || !Number.isInteger(threads)) {
@@ -91,10 +95,21 @@ export function createQconv(loadNativeModule, platform = {}) {
         threads = 1;
       }
     }
+    const flavour = threads > 1 ? 'simd-mt' : simd ? 'simd' : 'scalar';
     initPromise = (async () => {
-      const module = await loadNativeModule({
-        simd, threads, wasmBinary: options.wasmBinary, locateFile: options.locateFile,
-      });
+      if (userBinary) await checkWasmBinary(wasmBinary, flavour, threads);
+      const output = glueOutput();
+      let module;
+      try {
+        module = await loadNativeModule({
+          simd, threads, wasmBinary, locateFile: options.locateFile, print: output.print, printErr: output.printErr,
+        });
+      } catch (e) {
+        throw initFailure(e, flavour, userBinary);
+      }
+      const mismatch = userBinary ? kernelMismatch(module.kernelFlavour(), flavour) : null;
+      if (mismatch) throw mismatch;
+      output.release();
       if (threads > 1) {
         if (platform.minParallelWork) module.setMinParallelWork(platform.minParallelWork);
         const refused = module.setNumThreads(threads);

@@ -13,8 +13,8 @@
 // prototypes later (a `length` getter, Symbol.species, Array.from) cannot
 // change what is read.
 //
-// Pure functions, no imports: scripts/build-js.mjs inlines this file into
-// dist/api.cjs.
+// Pure functions, no imports (init-checks.mjs imports from here):
+// scripts/build-js.mjs inlines this file into dist/api.cjs.
 
 const reflectApply = Reflect.apply;
 const ownDescriptor = Reflect.getOwnPropertyDescriptor;
@@ -95,6 +95,17 @@ export function measureTypedArray(owner, name, value, tag) {
     throw new RangeError(`${owner}: ${name} is ${article(tag)} ${tag} on a detached ArrayBuffer (its bytes were transferred): it holds no data`);
   }
   return { array: value, length: typedArrayLength(value) };
+}
+
+// True for an ArrayBuffer (not a SharedArrayBuffer, not a look-alike).
+export function isArrayBuffer(value) {
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    reflectApply(arrayBufferByteLengthGetter, value, []);
+    return true;
+  } catch (e) {
+    return false;
+  }
 }
 
 // An ArrayBuffer's (or SharedArrayBuffer's) byte length, or -1 when the

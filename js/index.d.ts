@@ -19,10 +19,15 @@ export interface InitOptions {
    * threads cannot run, init() warns once on the console and uses one thread.
    */
   numThreads?: number;
-  /** The .wasm bytes, when the default location cannot be read or fetched. */
+  /**
+   * The .wasm bytes, when the default location cannot be read or fetched: those of the
+   * flavour init() loads ('qconv-simd.wasm', 'qconv-scalar.wasm' with simd: false,
+   * 'qconv-simd-mt.wasm' with numThreads > 1). Other views than Uint8Array are a TypeError;
+   * other bytes reject init() with an Error saying why.
+   */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /**
-   * Maps the .wasm file name ('qconv-simd.wasm' or 'qconv-scalar.wasm') to a URL
+   * Maps the .wasm file name ('qconv-simd.wasm', 'qconv-scalar.wasm' or 'qconv-simd-mt.wasm') to a URL
    * (browsers) or a path (Node). `prefix` is the directory the package would use:
    * the URL beside the ES-module glue, or the package's dist/ directory in Node.
    */
@@ -38,7 +43,10 @@ export interface InitInfo {
   readonly threads: number;
 }
 
-/** Loads the wasm module. Idempotent: concurrent and repeated calls share one promise. */
+/**
+ * Loads the wasm module. Idempotent: concurrent and repeated calls share one promise; after
+ * a rejection, init() may be called again (with other options).
+ */
 export function init(options?: InitOptions): Promise<InitInfo>;
 
 /** torch.quantize_per_tensor(x, scale, zeroPoint, torch.quint8), bit for bit (saturating). */

@@ -20,7 +20,7 @@ function threadSupport() {
   return null;
 }
 
-async function loadNativeModule({ simd, threads, wasmBinary, locateFile }) {
+async function loadNativeModule({ simd, threads, wasmBinary, locateFile, print, printErr }) {
   const flavour = threads > 1 ? 'simd-mt' : simd ? 'simd' : 'scalar';
   const gluePath = path.join(DIST, `qconv-${flavour}.cjs`);
   if (!fs.existsSync(gluePath)) {
@@ -39,16 +39,39 @@ async function loadNativeModule({ simd, threads, wasmBinary, locateFile }) {
     }
   }
   const factory = require(gluePath);
-  if (threads <= 1) return factory({ wasmBinary: binary });
-  const module = await factory({
+  // init() holds the glue's output back while the module starts.
+  const output = {};
+  if (print) output.print = print;
+  if (printErr) output.printErr = printErr;
+  if (threads <= 1) return factory({ wasmBinary: binary, ...output });
+  const moduleArg = {
     wasmBinary: binary,
+    ...output,
     // The pool's workers start with the module: one fewer than the threads,
     // since the calling thread works too.
     qconvWorkers: threads - 1,
     // Only the worker script is located this way (the .wasm is passed in).
     locateFile: (name) => path.join(DIST, name.replace(/\.worker\.js$/, '.worker.cjs')),
-  });
-  return module;
+  };
+  try {
+    return await factory(moduleArg);
+  } catch (e) {
+    // The pool's workers were started before the module failed; referenced
+    // worker threads would keep Node running after the rejection.
+    terminateWorkers(moduleArg);
+    throw e;
+  }
+}
+
+// The glue puts PThread on the module object it was given, synchronously.
+function terminateWorkers(module) {
+  const pthread = module.PThread;
+  if (!pthread) return;
+  for (const list of [pthread.runningWorkers, pthread.unusedWorkers]) {
+    for (const worker of list || []) {
+      if (worker && typeof worker.terminate === 'function') worker.terminate();
+    }
+  }
 }
 
 // Idle pool workers must not keep Node running: the glue keeps them in
