@@ -413,15 +413,23 @@ function runApiFuzz(q, { seed = 1, calls = 200000, seconds = Infinity, resetEver
 
 module.exports = { runApiFuzz, CallerError };
 
-// npm run fuzz: node fuzz/js-api-fuzz.cjs <seconds> [seed] [numThreads]
+// node fuzz/js-api-fuzz.cjs [--seconds S] [--calls N] [--seed X] [--threads T]
+// (npm run fuzz runs it for S seconds with a random seed; npm test through
+// tests/js/api-fuzz.test.js for a fixed number of calls). Prints the stats
+// as JSON; exits 1 on a finding.
 if (require.main === module) {
-  const seconds = Number(process.argv[2] || 60);
-  const seed = process.argv[3] === undefined ? (Date.now() >>> 0) : Number(process.argv[3]);
-  const numThreads = Number(process.argv[4] || 1);
+  const option = (name, fallback) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i < 0 ? fallback : Number(process.argv[i + 1]);
+  };
+  const seconds = option('seconds', Infinity);
+  const calls = option('calls', seconds === Infinity ? 200000 : Infinity);
+  const seed = option('seed', Date.now() >>> 0);
+  const numThreads = option('threads', 1);
   const q = require('..');
-  q.init({ numThreads }).then(() => {
-    const stats = runApiFuzz(q, { seed, calls: Infinity, seconds });
-    console.log(JSON.stringify(stats));
+  q.init({ numThreads }).then((info) => {
+    const stats = runApiFuzz(q, { seed, calls, seconds, resetEvery: numThreads > 1 ? 5000 : 25000 });
+    console.log(JSON.stringify({ ...stats, flavour: info.flavour, threads: info.threads }));
     process.exit(stats.findings.length === 0 ? 0 : 1);
   });
 }

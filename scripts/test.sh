@@ -25,7 +25,8 @@ tsan_status=$?
 tail -n 3 build/tsan.log
 
 echo "== fuzz smoke (libFuzzer, ASan + UBSan; 'npm run fuzz -- <seconds>' for longer)"
-bash scripts/fuzz.sh "${QCONV_FUZZ_SECONDS:-25}" 2>&1 | tee build/fuzz-smoke.log
+# (The JS API fuzz runs in the Jest suite: tests/js/api-fuzz.test.js.)
+bash scripts/fuzz.sh "${QCONV_FUZZ_SECONDS:-25}" operator kernels 2>&1 | tee build/fuzz-smoke.log
 fuzz_status=${PIPESTATUS[0]}
 
 echo "== JS tests (Jest)"
@@ -84,6 +85,8 @@ const countIn = (file) => (js.testResults || []).filter((f) => f.name.endsWith(f
   .flatMap((f) => f.assertionResults || []).filter((a) => a.status === "passed").length;
 console.log(`  of which threads: ${countIn("/threads.test.js") + countIn("/golden.threads.test.js")} passed, fromFloat: ${countIn("/from-float.test.js")}, ` +
   `save/load: ${countIn("/save-load.test.js")}, PyTorch export: ${countIn("/export-torch.test.js")}, padding same/valid: ${countIn("/padding-modes.test.js")}`);
+console.log(`  of which hostile callers: trust ${countIn("/trust.test.js")}, full heap ${countIn("/full-heap.test.js")}, ` +
+  `init failures ${countIn("/init-failure.test.js")}, API fuzz ${countIn("/api-fuzz.test.js")} of 2 runs (200000 + 20000 calls)`);
 console.log(`golden cases passed (PyTorch-generated; valid bit-exact, errors rejected): ${goldenLine}`);
 const passed = nativeTotal - nativeFailed - nativeSkipped + js.numPassedTests;
 const failed = nativeFailed + js.numFailedTests;
