@@ -521,6 +521,29 @@ TEST(WeightValidation, CheckWeightSize) {
   h.expect_unchanged(false);
 }
 
+// Counts are 64-bit: in wasm32 a size_t would wrap 2^32 + 12 to 12 (and
+// report 2^32 as 0). Neither count's values are read when it is wrong.
+TEST(WeightValidation, CountsBeyond32BitsAreRefusedUnread) {
+  Harness h(known_transposed());
+  Error e;
+  const uint64_t two32 = uint64_t{1} << 32;
+  EXPECT_EQ(qconv::check_weight_size(h.op(), two32 + 12, &e), Status::kInvalidArgument);
+  EXPECT_MESSAGE_HAS("weight data has 4294967308 elements but shape [2, 2, 3] needs 12", e.message);
+  EXPECT_EQ(qconv::check_weight_size(h.op(), two32, &e), Status::kInvalidArgument);
+  EXPECT_MESSAGE_HAS("weight data has 4294967296 elements", e.message);
+  Case c = known_transposed();
+  qconv::WeightDesc wd = Harness::weight_desc(c);
+  wd.per_channel = true;
+  wd.num_qparams = two32 + 2;  // outChannels is 4: the scales (one entry here) are never read
+  EXPECT_EQ(qconv::set_weights(h.op(), wd, nullptr, 0, &e), Status::kInvalidArgument);
+  EXPECT_MESSAGE_HAS("per-channel weight scales must have outChannels (4) entries, got 4294967298", e.message);
+  wd = Harness::weight_desc(c);
+  const float bias[4] = {0.5f, 0.25f, 0, 0};
+  EXPECT_EQ(qconv::set_weights(h.op(), wd, bias, two32 + 2, &e), Status::kInvalidArgument);
+  EXPECT_MESSAGE_HAS("bias has 4294967298 elements but outChannels is 4", e.message);
+  h.expect_unchanged(false);
+}
+
 // ---------------------------------------------------------------------------
 // set_output_quantization
 
