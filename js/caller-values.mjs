@@ -32,7 +32,6 @@ const objectToString = Object.prototype.toString;
 const Uint8ArrayOf = Uint8Array;
 const Int8ArrayOf = Int8Array;
 const Float32ArrayOf = Float32Array;
-const Float64ArrayOf = Float64Array;
 const StringOf = String;
 const dataViewByteLengthGetter = ownDescriptor(DataView.prototype, 'byteLength').get;
 const jsonStringify = JSON.stringify;
@@ -57,14 +56,19 @@ export function typedArrayLength(array) {
   return reflectApply(typedArrayLengthGetter, array, []);
 }
 
-function isSharedBuffer(buffer) {
-  if (sharedByteLengthGetter === null) return false;
+// The result of a built-in getter, or `otherwise` when it refuses the value
+// (a getter throws for a receiver of the wrong kind; it runs no caller code).
+function builtInGet(getter, value, otherwise) {
+  if (getter === null || value === null || typeof value !== 'object') return otherwise;
   try {
-    reflectApply(sharedByteLengthGetter, buffer, []);
-    return true;
+    return reflectApply(getter, value, []);
   } catch (e) {
-    return false;
+    return otherwise;
   }
+}
+
+function isSharedBuffer(buffer) {
+  return builtInGet(sharedByteLengthGetter, buffer, -1) >= 0;
 }
 
 // True when the array's buffer was transferred or detached.
@@ -99,53 +103,26 @@ export function measureTypedArray(owner, name, value, tag) {
 
 // True for an ArrayBuffer (not a SharedArrayBuffer, not a look-alike).
 export function isArrayBuffer(value) {
-  if (value === null || typeof value !== 'object') return false;
-  try {
-    reflectApply(arrayBufferByteLengthGetter, value, []);
-    return true;
-  } catch (e) {
-    return false;
-  }
+  return builtInGet(arrayBufferByteLengthGetter, value, -1) >= 0;
 }
 
 // An ArrayBuffer's (or SharedArrayBuffer's) byte length, or -1 when the
 // value is neither. Runs no caller code.
 export function arrayBufferByteLength(value) {
-  if (value === null || typeof value !== 'object') return -1;
-  try {
-    return reflectApply(arrayBufferByteLengthGetter, value, []);
-  } catch (e) {
-    if (sharedByteLengthGetter === null) return -1;
-    try {
-      return reflectApply(sharedByteLengthGetter, value, []);
-    } catch (e2) {
-      return -1;
-    }
-  }
+  const length = builtInGet(arrayBufferByteLengthGetter, value, -1);
+  return length >= 0 ? length : builtInGet(sharedByteLengthGetter, value, -1);
 }
 
 // Our own copies (never the caller's `slice`, whose Symbol.species the
 // caller may have replaced).
-export function uint8Copy(source, length) {
-  const copy = new Uint8ArrayOf(length);
+function copyAs(Type, source, length) {
+  const copy = new Type(length);
   if (length > 0) copyInto(copy, source);
   return copy;
 }
-export function int8Copy(source, length) {
-  const copy = new Int8ArrayOf(length);
-  if (length > 0) copyInto(copy, source);
-  return copy;
-}
-export function float32Copy(source, length) {
-  const copy = new Float32ArrayOf(length);
-  if (length > 0) copyInto(copy, source);
-  return copy;
-}
-export function float64Copy(source, length) {
-  const copy = new Float64ArrayOf(length);
-  if (length > 0) copyInto(copy, source);
-  return copy;
-}
+export const uint8Copy = (source, length) => copyAs(Uint8ArrayOf, source, length);
+export const int8Copy = (source, length) => copyAs(Int8ArrayOf, source, length);
+export const float32Copy = (source, length) => copyAs(Float32ArrayOf, source, length);
 
 // ---- caller values, read once ---------------------------------------------------
 
