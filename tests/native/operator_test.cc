@@ -26,25 +26,9 @@ using qconv::Status;
 using qconv::WeightDesc;
 using qconv_test::ApiResult;
 using qconv_test::Case;
+using qconv_test::describe_case;
 using qconv_test::reference_forward;
 using qconv_test::run_api;
-
-std::string describe(const Case& c) {
-  const ConvParams& p = c.params;
-  std::ostringstream s;
-  s << (p.kind == OperatorKind::kConv1d ? "Conv1d" : "ConvTranspose1d") << "(cin "
-    << p.in_channels << ", cout " << p.out_channels << ", K " << p.kernel_size << ", stride "
-    << p.stride << ", padding " << p.padding << (p.padding_same ? " (same)" : "")
-    << ", paddingRight " << p.padding_right << ", outputPadding " << p.output_padding
-    << ", dilation " << p.dilation << ", groups " << p.groups
-    << (p.padding_mode == PaddingMode::kReflect ? ", reflect" : "") << ") N " << c.batch
-    << " L " << c.length << " requested " << c.requested_length
-    << (c.per_channel ? " per-channel" : " per-tensor") << " ws[0] " << c.weight_scales[0]
-    << " wzp[0] " << c.weight_zero_points[0] << " xs " << c.input_scale << " xzp "
-    << c.input_zero_point << " os " << c.output_scale << " ozp " << c.output_zero_point
-    << (c.has_bias ? " bias" : " no bias");
-  return s.str();
-}
 
 // Coverage counters, so that the random test can check it exercised what
 // it claims to.
@@ -237,7 +221,7 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
       const char* backend_name = backend == qconv::Backend::kDefault ? "default" : "scalar";
       const ApiResult got = run_api(c, backend);
       if (got.status != Status::kOk) {
-        ADD_FAILURE() << "case " << iter << " " << describe(c) << ": " << got.stage
+        ADD_FAILURE() << "case " << iter << " " << describe_case(c) << ": " << got.stage
                       << " failed: " << got.message;
         ++failures;
         continue;
@@ -249,13 +233,13 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
         qconv_test::reference_conv1d_padding(c.params, &before, &after);
         if (tile && c.params.kind == OperatorKind::kConv1d && before != after) ++cov.asymmetric_tile;
       }
-      EXPECT_EQ(got.output_length, lout) << "case " << iter << " " << describe(c);
+      EXPECT_EQ(got.output_length, lout) << "case " << iter << " " << describe_case(c);
       if (got.output != expected) {
         size_t first = 0;
         while (first < expected.size() && first < got.output.size() &&
                got.output[first] == expected[first])
           ++first;
-        ADD_FAILURE() << "case " << iter << " " << describe(c) << " (" << backend_name << ", "
+        ADD_FAILURE() << "case " << iter << " " << describe_case(c) << " (" << backend_name << ", "
                       << got.kernel_path << "): first difference at " << first << " of "
                       << expected.size();
         ++failures;
@@ -834,7 +818,7 @@ TEST(OperatorState, ReusedOperatorFollowsEveryChange) {
       const std::vector<uint8_t> expected = reference_forward(c, &expected_lout);
       EXPECT_EQ(op.reshape_and_setup(), expected_lout) << "step " << step;
       ASSERT_EQ(op.run(), Status::kOk);
-      ASSERT_EQ(op.output(), expected) << "step " << step << " " << describe(c);
+      ASSERT_EQ(op.output(), expected) << "step " << step << " " << describe_case(c);
     }
   }
 }
@@ -919,13 +903,13 @@ TEST(OperatorXnnpackBackend, MatchesReferenceThroughTheOperator) {
       // The one documented XNNPACK limit left: output padding beyond padding + stride.
       const int64_t a = c.requested_length >= 0 ? c.requested_length - (lout - p.output_padding) : p.output_padding;
       if (a - p.padding >= p.stride) continue;
-      ADD_FAILURE() << describe(c) << ": " << got.stage << " failed: " << got.message;
+      ADD_FAILURE() << describe_case(c) << ": " << got.stage << " failed: " << got.message;
       ++failures;
       continue;
     }
     ++compared;
     if (got.output != expected) {
-      ADD_FAILURE() << describe(c) << ": XNNPACK backend differs from the reference";
+      ADD_FAILURE() << describe_case(c) << ": XNNPACK backend differs from the reference";
       ++failures;
     }
   }
@@ -957,7 +941,7 @@ TEST(OperatorEdge, OutputBlocksMatchReference) {
       const ApiResult got = run_api(c, backend);
       ASSERT_EQ(got.status, Status::kOk) << got.message;
       EXPECT_EQ(got.kernel_path, "conv1d-4x8c2");
-      EXPECT_TRUE(got.output == expected) << describe(c) << " Lout " << lout;
+      EXPECT_TRUE(got.output == expected) << describe_case(c) << " Lout " << lout;
     }
   }
 }
