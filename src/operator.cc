@@ -1046,24 +1046,6 @@ void prepare_channel_rows(const Operator* op, const uint8_t* x, int16_t* rows, i
   }
 }
 
-bool phase_has_taps(const Operator* op, int64_t residue) {
-  const Phase* first = op->phases.data();
-  const Phase* last = first + op->phases.size();
-  const Phase* it = std::lower_bound(
-      first, last, residue, [](const Phase& ph, int64_t r) { return ph.residue < r; });
-  return it != last && it->residue == residue;
-}
-
-// ConvTranspose1d outputs that no tap reaches hold the requantized bias.
-void fill_bias_only_outputs(const Operator* op, uint8_t* out_n) {
-  const ConvParams& p = op->params;
-  const int64_t lout = op->output_length;
-  for (int64_t o = 0; o < lout; ++o) {
-    if (phase_has_taps(op, (o + p.padding) % p.stride)) continue;
-    for (int64_t co = 0; co < p.out_channels; ++co) out_n[co * lout + o] = op->bias_only_output[co];
-  }
-}
-
 // dwconv1d path: output channels [co0, co1) of one batch item, all phases,
 // each output row finished while it is in cache. rows_offset selects the
 // copy of input_rows (the row table points into copy 0).
@@ -1075,6 +1057,11 @@ void dwconv_channels(const Operator* op, size_t rows_offset, uint8_t* out_n, int
   const RequantParams rq = {op->out_zero_point};
   for (int64_t co = co0; co < co1; ++co) {
     const int64_t g = co / cout_g;
+    // Outputs no tap reaches hold the requantized bias; the kernels then
+    // overwrite the others while the row is in cache.
+    if (op->has_bias_only_outputs) {
+      std::memset(out_n + co * lout, op->bias_only_output[co], static_cast<size_t>(lout));
+    }
     for (size_t i = 0; i < op->phases.size(); ++i) {
       const Phase& ph = op->phases[i];
       if (ph.count == 0) continue;
@@ -1089,17 +1076,23 @@ void dwconv_channels(const Operator* op, size_t rows_offset, uint8_t* out_n, int
   }
 }
 
-// conv1d path: one block of j (output j*stride + residue - padding of every
+int64_t num_j_blocks(const Operator* op) {
+  // At least one: with no output reached by a tap, block 0 writes the bias.
+  return std::max<int64_t>(1, (op->j_end - op->j_begin + op->j_block - 1) / op->j_block);
+}
+
+// conv1d path: block jb of j (output j*stride + residue - padding of every
 // phase, so that the phases fill one stretch of output before the next) for
 // the output channels [ch0, ch1) of group g (ch0 a multiple of kConv1dNr).
 // staging: this thread's staging area (used when staging_stride != 0).
 void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8_t* staging,
-                  int64_t j0, int64_t g, int64_t ch0, int64_t ch1) {
+                  int64_t jb, int64_t g, int64_t ch0, int64_t ch1) {
   const ConvParams& p = op->params;
   const int64_t cin = p.in_channels, cin_g = op->in_per_group, cout_g = op->out_per_group;
   const int64_t lout = op->output_length;
   const int64_t out_step = p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1;
   const RequantParams rq = {op->out_zero_point};
+  const int64_t j0 = op->j_begin + jb * op->j_block;
   const int64_t j1 = j0 + op->j_block;
   // The block's outputs: [o_first, o_last] (every phase with taps fills its
   // positions in between).
@@ -1112,13 +1105,36 @@ void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8
     o_first = std::min(o_first, ph.out_first + u_begin * out_step);
     o_last = std::max(o_last, ph.out_first + (u_end - 1) * out_step);
   }
-  if (o_first > o_last) return;
   const size_t staging_stride = op->staging_stride;
+  const int64_t first_channel = g * cout_g + ch0;
+  const size_t nc = static_cast<size_t>(ch1 - ch0);
+  if (op->has_bias_only_outputs) {
+    // Outputs no tap reaches (ConvTranspose1d) hold the requantized bias.
+    // The blocks partition the output (block jb owns [lo, hi): the outputs of
+    // its j, from 0 for the first block, to Lout for the last), and each
+    // writes the bias over all it owns before its kernels overwrite the
+    // outputs taps reach: no other work item writes these bytes, whichever
+    // thread runs it, and the staging copy below (whole rows o_first..o_last)
+    // carries the bias, not stale bytes, between the phases' outputs.
+    const int64_t lo = jb == 0 ? 0 : j0 * p.stride - p.padding;
+    const int64_t hi = jb == num_j_blocks(op) - 1 ? lout : j1 * p.stride - p.padding;
+    const bool staged = staging_stride != 0 && o_first <= o_last;
+    for (int64_t co = first_channel; co < first_channel + static_cast<int64_t>(nc); ++co) {
+      const uint8_t bias = op->bias_only_output[co];
+      uint8_t* row = out_n + co * lout;
+      if (staged) {
+        std::memset(row + lo, bias, static_cast<size_t>(o_first - lo));
+        std::memset(staging + co * staging_stride, bias, static_cast<size_t>(o_last - o_first + 1));
+        std::memset(row + o_last + 1, bias, static_cast<size_t>(hi - o_last - 1));
+      } else {
+        std::memset(row + lo, bias, static_cast<size_t>(hi - lo));
+      }
+    }
+  }
+  if (o_first > o_last) return;
   const size_t a_row_stride = static_cast<size_t>(out_step == 1 ? p.stride * cin : cin) * sizeof(int16_t);
   uint8_t* block_out = staging_stride != 0 ? staging - o_first : out_n;
   const size_t c_col_stride = staging_stride != 0 ? staging_stride : static_cast<size_t>(lout);
-  const int64_t first_channel = g * cout_g + ch0;
-  const size_t nc = static_cast<size_t>(ch1 - ch0);
   for (size_t i = 0; i < op->phases.size(); ++i) {
     const Phase& ph = op->phases[i];
     const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
@@ -1147,10 +1163,6 @@ void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8
   }
 }
 
-int64_t num_j_blocks(const Operator* op) {
-  return (op->j_end - op->j_begin + op->j_block - 1) / op->j_block;
-}
-
 uint8_t* staging_of(Operator* op, size_t thread) {
   return op->staging_stride == 0
              ? nullptr
@@ -1175,17 +1187,18 @@ void run_batch_item(Operator* op, size_t thread, int64_t n) {
     const int64_t j_blocks = num_j_blocks(op);
     for (int64_t jb = 0; jb < j_blocks; ++jb) {
       for (int64_t g = 0; g < p.groups; ++g) {
-        conv1d_block(op, rows, out_n, staging, op->j_begin + jb * op->j_block, g, 0, op->out_per_group);
+        conv1d_block(op, rows, out_n, staging, jb, g, 0, op->out_per_group);
       }
     }
   }
-  if (op->has_bias_only_outputs) fill_bias_only_outputs(op, out_n);
 }
 
 // One batch item shared by the threads: the input preparation split over
 // input positions (conv1d path) or channels (dwconv1d path), plus one item
-// for the padding rows and the bias-only outputs; then the tiles split over
-// output blocks, groups and channel chunks.
+// for the padding rows (conv1d path); then the tiles split over output
+// blocks, groups and channel chunks (conv1d path) or channel chunks
+// (dwconv1d path). A tile writes every output byte it owns, the bias-only
+// ones included (see conv1d_block), so no step writes another's bytes.
 void run_batch_item_shared(Operator* op, int64_t n) {
   const ConvParams& p = op->params;
   const int64_t cin = p.in_channels, cout = p.out_channels;
@@ -1196,8 +1209,7 @@ void run_batch_item_shared(Operator* op, int64_t n) {
   const int64_t prepare_items = (extent + op->prepare_chunk - 1) / op->prepare_chunk;
   auto prepare = [&](size_t, size_t item) {
     if (static_cast<int64_t>(item) == prepare_items) {
-      if (!op->channel_major) prepare_padding_rows(op, x, rows);
-      if (op->has_bias_only_outputs) fill_bias_only_outputs(op, out_n);
+      prepare_padding_rows(op, x, rows);
       return;
     }
     const int64_t i0 = static_cast<int64_t>(item) * op->prepare_chunk;
@@ -1208,7 +1220,7 @@ void run_batch_item_shared(Operator* op, int64_t n) {
       prepare_rows(op, x, rows, i0, i1);
     }
   };
-  parallel_for(static_cast<size_t>(prepare_items + 1), prepare, op->threads);
+  parallel_for(static_cast<size_t>(prepare_items + (op->channel_major ? 0 : 1)), prepare, op->threads);
   if (op->channel_major) {
     const int64_t chunk = op->channel_chunk;
     auto compute = [&](size_t, size_t item) {
@@ -1223,8 +1235,8 @@ void run_batch_item_shared(Operator* op, int64_t n) {
       const int64_t q = static_cast<int64_t>(item) % chunks;
       const int64_t g = static_cast<int64_t>(item) / chunks % p.groups;
       const int64_t jb = static_cast<int64_t>(item) / chunks / p.groups;
-      conv1d_block(op, rows, out_n, staging_of(op, thread), op->j_begin + jb * op->j_block, g,
-                   q * chunk, std::min(cout_g, (q + 1) * chunk));
+      conv1d_block(op, rows, out_n, staging_of(op, thread), jb, g, q * chunk,
+                   std::min(cout_g, (q + 1) * chunk));
     };
     parallel_for(static_cast<size_t>(num_j_blocks(op) * p.groups * chunks), compute, op->threads);
   }
