@@ -738,14 +738,20 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
   // goes to sub-row r mod stride), so every tap reads a contiguous run.
   const int64_t sub_rows = transposed ? 1 : std::min(s, padded_rows);
   const int64_t row_length = (padded_rows + sub_rows - 1) / sub_rows + kDwconv1dTile;
+  // An empty batch computes nothing: it needs no scratch, so neither sizes
+  // nor refuses any (its input and output are empty too).
+  const bool empty = in.batch == 0;
   const uint64_t scratch_elements =
-      op->channel_major
+      empty ? 0
+      : op->channel_major
           ? mul_sat(mul_sat(static_cast<uint64_t>(p.in_channels), static_cast<uint64_t>(sub_rows)),
                     static_cast<uint64_t>(row_length))
           : mul_sat(static_cast<uint64_t>(padded_rows), static_cast<uint64_t>(p.in_channels)) +
                 kConv1dKr * 8;
   const uint64_t table_entries =
-      op->channel_major ? static_cast<uint64_t>(p.in_channels) * static_cast<uint64_t>(p.kernel_size) : 0;
+      op->channel_major && !empty
+          ? static_cast<uint64_t>(p.in_channels) * static_cast<uint64_t>(p.kernel_size)
+          : 0;
   const uint64_t in_bytes =
       mul_sat(mul_sat(static_cast<uint64_t>(in.batch), static_cast<uint64_t>(p.in_channels)),
               static_cast<uint64_t>(in.length));
@@ -823,7 +829,7 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
       !op->dw_row_table.reserve_discard(static_cast<size_t>(table_entries))) {
     return too_large(error, p, "the scratch buffers", scratch_bytes);
   }
-  if (op->channel_major) {
+  if (op->channel_major && !empty) {
     // Row pointers: [phase][group][input channel of group][tap].
     const int64_t* taps = op->taps.data();
     const int64_t cin_g = op->in_per_group, d = p.dilation;
@@ -909,7 +915,7 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
   // Staging pays only when output rows alias in the cache: several blocks
   // and rows a multiple of 256 bytes apart (measured: a Cin 1 -> Cout 64
   // upsampler to 32768 positions runs 4x faster; otherwise the copy costs).
-  if (op->j_block < op->j_end - op->j_begin && lout % 256 == 0) {
+  if (!empty && op->j_block < op->j_end - op->j_begin && lout % 256 == 0) {
     // An odd number of 64-byte lines per row: consecutive rows fall in
     // different cache sets.
     size_t stride = (static_cast<size_t>(op->j_block * out_step) + 63) / 64;

@@ -49,3 +49,25 @@ test('modules that are never disposed are freed after garbage collection', () =>
   expect(stats.liveModules).toBeLessThan(20);
   expect(stats.wasmBytes).toBeLessThan(200 * 1024 * 1024);
 });
+
+test('an empty batch needs no memory, however long its input (issue 11)', () => {
+  // Lout = (L - 1) * 2 + 3 for ConvTranspose1d(1, 4, 3, stride 2); L - 2 for Conv1d(1, 6, 3).
+  const modules = [
+    [new q.ConvTranspose1d(1, 4, 3, { stride: 2 }), 4, (l) => (l - 1) * 2 + 3],
+    [new q.Conv1d(1, 6, 3), 6, (l) => l - 2],
+    [new q.ConvTranspose1d(8, 16, 3, { stride: 2 }), 16, (l) => (l - 1) * 2 + 3],
+  ];
+  for (const [m, cout, outLength] of modules) {
+    m.forward({ data: new Uint8Array(m.inChannels * 4).fill(7), shape: [1, m.inChannels, 4], scale: 1, zeroPoint: 0 });
+    for (const L of [2 ** 29, 2 ** 30]) {
+      const before = q.memoryStats();
+      const y = m.forward({ data: new Uint8Array(0), shape: [0, m.inChannels, L], scale: 0.5, zeroPoint: 3 });
+      const after = q.memoryStats();
+      expect(y.shape).toEqual([0, cout, outLength(L)]);
+      expect(y.data.length).toBe(0);
+      expect(after.heapBytesInUse - before.heapBytesInUse).toBeLessThan(4096);
+      expect(after.wasmBytes - before.wasmBytes).toBeLessThan(4096);
+    }
+    m.dispose();
+  }
+});

@@ -2,6 +2,7 @@
 // byte, on random shapes and parameters, plus hand-derived edge cases and
 // the create -> set_weights -> reshape -> setup -> run state machine.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cmath>
@@ -664,6 +665,64 @@ TEST(OperatorState, BatchZeroSucceedsAndWritesNothing) {
     EXPECT_EQ(qconv::run(op.op()), Status::kOk);
     EXPECT_EQ(sentinel_out, std::vector<uint8_t>(16, 0x22));
     EXPECT_EQ(sentinel_in, std::vector<uint8_t>(16, 0x11));
+  }
+}
+
+// Bytes malloc has handed out, small chunks and mmapped ones (glibc's
+// count; sanitizer builds have their own allocator and report no growth).
+size_t heap_bytes_in_use() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+#else
+  return 0;
+#endif
+}
+
+// An empty batch computes nothing, so it needs no scratch: a huge input
+// length neither allocates its rows (2 bytes per position and channel) nor
+// is refused for sizes only the scratch would need (issue 11).
+TEST(OperatorState, EmptyBatchOfHugeLengthNeedsNoScratch) {
+  struct Shape {
+    OperatorKind kind;
+    int64_t cin, cout, k, stride;
+    const char* path;
+  };
+  const Shape shapes[] = {
+      {OperatorKind::kConvTranspose1d, 1, 1, 1, 1, "dwconv1d-16x1"},
+      {OperatorKind::kConvTranspose1d, 8, 16, 3, 2, "conv1d-4x8c2"},
+      {OperatorKind::kConv1d, 1, 1, 1, 1, "dwconv1d-16x1"},
+      {OperatorKind::kConv1d, 8, 16, 3, 1, "conv1d-4x8c2"},
+  };
+  std::mt19937 rng(5);
+  for (const Shape& sh : shapes) {
+    const Case real = qconv_test::dense_blocks_case(sh.kind, sh.cin, sh.cout, sh.k, sh.stride, 0, 100, 2, rng);
+    Configured op(real);
+    EXPECT_STREQ(qconv::kernel_path(op.op()), sh.path);
+    for (int64_t length : {int64_t{1} << 29, int64_t{1} << 30, int64_t{2147483647}}) {
+      Case c = real;
+      c.batch = 0;
+      c.length = length;
+      InputDesc in;
+      in.batch = 0;
+      in.channels = sh.cin;
+      in.length = length;
+      in.scale = c.input_scale;
+      in.zero_point = c.input_zero_point;
+      const size_t before = heap_bytes_in_use();
+      int64_t lout = -1;
+      Error e;
+      ASSERT_EQ(qconv::reshape(op.op(), in, -1, &lout, &e), Status::kOk)
+          << describe_case(c) << ": " << e.message;
+      EXPECT_LT(heap_bytes_in_use(), before + 4096) << describe_case(c);
+      EXPECT_EQ(lout, qconv_test::reference_output_length(c));
+      EXPECT_EQ(qconv::setup(op.op(), nullptr, nullptr), Status::kOk);
+      EXPECT_EQ(qconv::run(op.op()), Status::kOk);
+    }
+    // The same operator still computes a real batch.
+    EXPECT_EQ(op.reshape_and_setup(), qconv_test::reference_output_length(real));
+    ASSERT_EQ(op.run(), Status::kOk);
+    EXPECT_EQ(op.output(), reference_forward(real)) << describe_case(real);
   }
 }
 
