@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 #include <random>
 #include <set>
 #include <vector>
@@ -216,7 +217,9 @@ Case differential_case(std::mt19937& rng, Family family) {
                                                    : irand(rng, 1, per_group);
     p.in_channels = p.groups * cin_g;
     p.out_channels = p.groups * cout_g;
-    p.kernel_size = irand(rng, 1, family == Family::kLong ? 4 : 5);
+    // One draw in 10 has a long kernel: with a large stride, more phases than
+    // the operator caches (it derives the others as it goes).
+    p.kernel_size = irand(rng, 0, 9) == 0 ? irand(rng, 17, 40) : irand(rng, 1, family == Family::kLong ? 4 : 5);
     p.dilation = irand(rng, 1, 3);
     const int64_t span = p.dilation * (p.kernel_size - 1) + 1;
     // Half the draws leave outputs no tap reaches (ConvTranspose1d).
@@ -332,7 +335,7 @@ TEST_F(Threads, DifferentialRandomShapesOn1To4Threads) {
   int failures = 0;
   struct {
     int shared = 0, batch_items = 0, staged = 0, unstaged = 0, tile = 0, dw = 0, conv = 0;
-    int tapless_staged_shared = 0, long_runs = 0;
+    int tapless_staged_shared = 0, long_runs = 0, many_phases = 0;
   } seen;
   for (size_t threads : {1, 2, 4}) {
     qconv::Error error;
@@ -371,6 +374,10 @@ TEST_F(Threads, DifferentialRandomShapesOn1To4Threads) {
       ++(got.kernel_path == "conv1d-4x8c2" ? seen.tile : seen.dw);
       seen.tapless_staged_shared += has_tapless_phase(c.params) && got.thread_plan.staged_output &&
                                     !got.thread_plan.batch_items;
+      // ConvTranspose1d phases: min(K, stride / gcd(dilation, stride)).
+      seen.many_phases += c.params.kind == OperatorKind::kConvTranspose1d &&
+                          std::min(c.params.kernel_size,
+                                   c.params.stride / std::gcd(c.params.dilation, c.params.stride)) > 16;
     }
   }
   EXPECT_EQ(failures, 0);
@@ -385,10 +392,12 @@ TEST_F(Threads, DifferentialRandomShapesOn1To4Threads) {
   EXPECT_GT(seen.conv, configs / 8);
   EXPECT_GT(seen.tapless_staged_shared, runs / 100);
   EXPECT_GE(seen.long_runs, configs / 20);
+  EXPECT_GT(seen.many_phases, runs / 100);
   std::printf("%d configurations on 1, 2 and 4 threads; threaded runs: %d shared item, %d batch items, "
-              "%d staged, %d tile path, %d dwconv path, %d staged+shared with tapless phases; %d Conv1d\n",
+              "%d staged, %d tile path, %d dwconv path, %d staged+shared with tapless phases, "
+              "%d with more than 16 phases; %d Conv1d\n",
               configs, seen.shared, seen.batch_items, seen.staged, seen.tile, seen.dw,
-              seen.tapless_staged_shared, seen.conv);
+              seen.tapless_staged_shared, seen.many_phases, seen.conv);
 }
 
 // Issue 11's three upsamplers, verbatim: 2 threads gave different bytes from
