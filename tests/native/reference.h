@@ -93,6 +93,9 @@ inline std::vector<uint8_t> reference_forward(const Case& c, int64_t* lout_out =
   const int64_t cin_g = cin / G, cout_g = cout / G;
   const int64_t lout = reference_output_length(c);
   if (lout_out != nullptr) *lout_out = lout;
+  // An empty batch has no outputs; the gather below would size a table by L,
+  // which the operator accepts up to 2^31 - 1 when N = 0.
+  if (N == 0) return {};
   auto wzp = [&](int64_t co) {
     return static_cast<int64_t>(c.weight_zero_points[c.per_channel ? co : 0]);
   };
