@@ -30,10 +30,20 @@ std::atomic<uint64_t> min_parallel_macs{uint64_t{1} << 20};
 // (the outputs o with (o + padding) mod stride == residue, whose taps are the
 // kernel positions k with k*dilation mod stride == residue: subconvolution,
 // no inserted zero is ever multiplied) or the whole of a Conv1d.
+//
+// Phases are derived from their index, not stored: a kernel with stride >= K
+// has K phases of one tap each, and a stored plan per phase (or per tap)
+// would outweigh weights of a byte or two per tap many times over. Phase i
+// of a ConvTranspose1d holds the taps k = i (mod tap_period), i <
+// min(K, tap_period). The operator caches the first kCachedPhases.
 struct Phase {
   int64_t residue = 0;
-  size_t first_tap = 0;  // into Operator::taps, ordered so input rows ascend
+  size_t first_tap = 0;  // taps in the phases before this one
   size_t num_taps = 0;
+  // Tap t is kernel position tap_k0 + t * tap_k_step, ordered so that input
+  // rows ascend (ConvTranspose1d: the largest k first).
+  int64_t tap_k0 = 0;
+  int64_t tap_k_step = 1;
   // ConvTranspose1d: output j of the phase is o = residue + j*stride - padding
   // and tap k reads input row j - c(k), c(k) = (k*dilation - residue) / stride.
   int64_t j_first = 0;      // first j with o >= 0
@@ -45,13 +55,17 @@ struct Phase {
   size_t packed_offset = 0;       // in int32 units
   size_t packed_group_stride = 0; // in int32 units
   // dwconv1d kernel: weights [out channel][in channel of group][tap] and row
-  // pointers [group][in channel of group][tap].
+  // pointers [in channel of group][tap] (group g's are g*cin_g channel rows on).
   size_t dw_weight_offset = 0;
   size_t dw_rows_offset = 0;
   // Per shape (reshape).
   int64_t out_first = 0;  // first output position
   int64_t count = 0;      // outputs in the phase
   int64_t row_first = 0;  // conv1d path: padded input row of output 0, tap 0
+};
+
+struct OutputEnd {
+  int64_t quotient = 0, remainder = 0;
 };
 
 struct Operator {
@@ -71,8 +85,15 @@ struct Operator {
 
   // The plan, fixed by the parameters (create).
   bool channel_major = false;  // dwconv1d path instead of the conv1d tile
-  Buffer<Phase> phases;        // phases with at least one tap
-  Buffer<int64_t> taps;        // kernel positions, per phase
+  size_t num_phases = 0;       // phases with at least one tap
+  int64_t tap_period = 1;      // ConvTranspose1d: taps k and k + tap_period share a phase
+  int64_t period_rows = 0;     // ConvTranspose1d: input rows between those two taps
+  size_t long_phases = 0;      // the first long_phases phases have long_taps taps,
+  size_t long_taps = 0;        // the others long_taps - 1
+  size_t group_words_long = 0, group_words_short = 0;  // conv1d path: packed words per group and phase
+  int64_t pad_quotient = 0, pad_remainder = 0;         // ConvTranspose1d: padding / stride, % stride
+  int64_t dilation_quotient = 0, dilation_remainder = 0;  // ConvTranspose1d: dilation / stride, % stride
+  Buffer<Phase> phase_cache;   // the first phases, with their per-shape fields
   int64_t pad_before = 0;      // zero (or reflected) rows before the input
   // Packed once per set_weights, in the order the kernels read them.
   Buffer<int32_t> packed;      // conv1d path: blocks of kConv1dNr channels
@@ -97,6 +118,8 @@ struct Operator {
   int64_t pad_after = 0;
   int64_t padded_rows = 0;     // pad_before + L + pad_after
   int64_t row_length = 0;      // dwconv1d path: int16 per (channel, sub-row)
+  int64_t sub_rows = 1;        // dwconv1d path: sub-rows per channel (Conv1d's stride)
+  OutputEnd output_end;        // ConvTranspose1d: see output_end()
   bool has_bias_only_outputs = false;
   int64_t j_begin = 0, j_end = 0, j_block = 1;  // conv1d path: blocks of phase index j
   // conv1d path with blocks: the kernels write a block's outputs here, rows
@@ -312,104 +335,224 @@ Status validate_params(const ConvParams& p, Error* error) {
   return Status::kOk;
 }
 
-// Floor division for a possibly negative numerator and a positive divisor.
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+// Phases kept in Operator::phase_cache (with their per-shape fields): all
+// of them for every usual kernel, so run() reads them; beyond, it derives them.
+constexpr size_t kCachedPhases = 16;
+// Packed weights stay within 4 bytes per weight element plus this (the
+// conv1d tile's padding and per-block bias and scales); where its packing
+// would take more, the operator takes the dwconv1d kernel (2 bytes each).
+constexpr uint64_t kPackedSlackBytes = uint64_t{64} << 10;
 
-// The phases, their taps and the packed-buffer sizes; depends only on the
-// parameters. Fails (too large) only for absurd kernel sizes.
+// conv1d path: kc and ks of a phase of n taps, and its packed int32 words
+// per group. Tap runs that are contiguous in the [row][Cin] layout (one
+// group, taps on consecutive rows) become one long dot product: the dense
+// GEMM case.
+void conv1d_shape(const Operator* op, size_t n, size_t* kc, size_t* ks) {
+  const ConvParams& p = op->params;
+  const int64_t row_step = p.kind == OperatorKind::kConvTranspose1d ? op->period_rows : p.dilation;
+  const bool contiguous = p.groups == 1 && (n == 1 || row_step == 1);
+  *kc = contiguous ? n * static_cast<size_t>(op->in_per_group) : static_cast<size_t>(op->in_per_group);
+  *ks = contiguous ? 1 : n;
+}
+uint64_t conv1d_group_words(const Operator* op, size_t n) {
+  if (n == 0) return 0;
+  size_t kc = 0, ks = 0;
+  conv1d_shape(op, n, &kc, &ks);
+  const uint64_t blocks = static_cast<uint64_t>((op->out_per_group + kConv1dNr - 1) / kConv1dNr);
+  return mul_sat(blocks, conv1d_packed_block_bytes(kc, ks) / sizeof(int32_t));
+}
+
+// Fills a phase's plan from its index, num_taps, first_tap, residue and
+// c_last (phase_plan and phase_step set those).
+void complete_phase(const Operator* op, Phase* ph, size_t i) {
+  const ConvParams& p = op->params;
+  if (p.kind == OperatorKind::kConvTranspose1d) {
+    const int64_t last = static_cast<int64_t>(ph->num_taps) - 1;
+    ph->tap_k0 = static_cast<int64_t>(i) + last * op->tap_period;
+    ph->tap_k_step = -op->tap_period;
+    // c(k) = (k*dilation - residue) / stride grows by period_rows per period.
+    ph->c_first = ph->c_last + last * op->period_rows;
+    ph->tap_row_step = ph->num_taps > 1 ? op->period_rows : 0;
+    // j_first = max(0, ceil((padding - residue) / stride)), 0 <= residue < stride.
+    ph->j_first = ph->residue < op->pad_remainder ? op->pad_quotient + 1 : op->pad_quotient;
+  } else {
+    ph->tap_row_step = p.dilation;
+  }
+  // Each kernel path's fields (build_plan needs the conv1d ones to choose).
+  if (op->channel_major) {
+    ph->dw_weight_offset = static_cast<size_t>(p.out_channels * op->in_per_group) * ph->first_tap;
+    ph->dw_rows_offset = static_cast<size_t>(op->in_per_group) * ph->first_tap;
+  } else {
+    conv1d_shape(op, ph->num_taps, &ph->kc, &ph->ks);
+    ph->packed_group_stride = i < op->long_phases ? op->group_words_long : op->group_words_short;
+  }
+}
+
+// Phase i's plan (what depends on the parameters only).
+Phase phase_plan(const Operator* op, size_t i) {
+  const ConvParams& p = op->params;
+  Phase ph;
+  const bool long_phase = i < op->long_phases;
+  const size_t shorter = long_phase ? 0 : i - op->long_phases;
+  ph.num_taps = long_phase ? op->long_taps : op->long_taps - 1;
+  ph.first_tap = i * op->long_taps - shorter;
+  ph.packed_offset = static_cast<size_t>(p.groups) *
+                     ((i - shorter) * op->group_words_long + shorter * op->group_words_short);
+  if (p.kind == OperatorKind::kConvTranspose1d) {
+    const int64_t kd = static_cast<int64_t>(i) * p.dilation;
+    ph.residue = kd % p.stride;
+    ph.c_last = kd / p.stride;
+  }
+  complete_phase(op, &ph, i);
+  return ph;
+}
+
+// Phase i (a ConvTranspose1d's; a Conv1d has one) into phase i + 1, without
+// a division.
+void phase_step(const Operator* op, Phase* ph, size_t i) {
+  const ConvParams& p = op->params;
+  ph->first_tap += ph->num_taps;
+  ph->packed_offset += static_cast<size_t>(p.groups) * ph->packed_group_stride;
+  if (i + 1 == op->long_phases) ph->num_taps = op->long_taps - 1;
+  ph->residue += op->dilation_remainder;
+  ph->c_last += op->dilation_quotient;
+  if (ph->residue >= p.stride) {
+    ph->residue -= p.stride;
+    ++ph->c_last;
+  }
+  complete_phase(op, ph, i + 1);
+}
+
+// ConvTranspose1d: lout - 1 + padding divided by the stride, so that
+// phase_shape (once per phase and call when phases are not cached) divides
+// nothing.
+OutputEnd output_end(const ConvParams& p, int64_t lout) {
+  const int64_t a = lout - 1 + p.padding;  // >= 0
+  return OutputEnd{a / p.stride, a % p.stride};
+}
+
+// A phase's per-shape fields for an output of length lout (end: output_end).
+void phase_shape(const Operator* op, Phase* ph, int64_t lout, OutputEnd end) {
+  const ConvParams& p = op->params;
+  if (p.kind == OperatorKind::kConvTranspose1d) {
+    // j_last = floor((lout - 1 + padding - residue) / stride), 0 <= residue < stride.
+    const int64_t j_last = ph->residue <= end.remainder ? end.quotient : end.quotient - 1;
+    ph->count = std::max<int64_t>(0, j_last - ph->j_first + 1);
+    ph->out_first = ph->residue + p.stride * ph->j_first - p.padding;
+    ph->row_first = op->pad_before + ph->j_first - ph->c_first;
+  } else {
+    ph->count = lout;
+    ph->out_first = 0;
+    ph->row_first = 0;
+  }
+}
+
+// The phases with their per-shape fields, for loops over them in order:
+// the cached ones as stored, the others each derived from the one before
+// (phase_step) when the loop goes in order, else from its index.
+class PhaseWalk {
+ public:
+  // The shape of the last reshape.
+  explicit PhaseWalk(const Operator* op)
+      : PhaseWalk(op, op->output_length, op->output_end, op->phase_cache.size()) {}
+  // Another shape (reshape), reading the first `cached` phases from the cache.
+  PhaseWalk(const Operator* op, int64_t lout, OutputEnd end, size_t cached)
+      : op_(op), lout_(lout), end_(end), cached_(cached) {}
+
+  const Phase& at(size_t i) {
+    if (i < cached_) return op_->phase_cache[i];
+    if (have_ && i == index_ + 1) {
+      phase_step(op_, &ph_, index_);
+    } else {
+      ph_ = phase_plan(op_, i);
+    }
+    have_ = true;
+    index_ = i;
+    phase_shape(op_, &ph_, lout_, end_);
+    return ph_;
+  }
+
+ private:
+  const Operator* op_;
+  int64_t lout_;
+  OutputEnd end_;
+  size_t cached_;
+  Phase ph_;
+  size_t index_ = 0;
+  bool have_ = false;
+};
+
+// The phases, the kernel path and the packed-buffer sizes; depends only on
+// the parameters.
 Status build_plan(Operator* op, Error* error) {
   const ConvParams& p = op->params;
   const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
-  const int64_t K = p.kernel_size, s = p.stride, d = p.dilation, pad = p.padding;
-  const int64_t G = p.groups, cin_g = op->in_per_group, cout_g = op->out_per_group;
-  const uint64_t plan_bytes = mul_sat(static_cast<uint64_t>(K), sizeof(int64_t) + sizeof(Phase));
-  if (plan_bytes > kMaxBytes) {
-    return too_large(error, p, "the plan of a kernel of size " + num(static_cast<double>(K)),
-                     plan_bytes);
-  }
-  if (!op->taps.reserve_discard(static_cast<size_t>(K))) {
-    return out_of_memory(error, p, "the plan of a kernel of size " + num(static_cast<double>(K)),
-                         plan_bytes);
-  }
-  int64_t* taps = op->taps.data();
-  for (int64_t k = 0; k < K; ++k) taps[k] = k;
-  auto residue = [&](int64_t k) { return transposed ? (k * d) % s : 0; };
+  const int64_t K = p.kernel_size, s = p.stride, d = p.dilation;
+  const int64_t cin_g = op->in_per_group, cout_g = op->out_per_group;
   if (transposed) {
-    // By residue, then by descending k: within a phase, input rows ascend.
-    std::sort(taps, taps + K, [&](int64_t a, int64_t b) {
-      const int64_t ra = residue(a), rb = residue(b);
-      return ra != rb ? ra < rb : a > b;
-    });
-  }
-  size_t num_phases = 0;
-  for (int64_t i = 0; i < K; ++i) {
-    if (i == 0 || residue(taps[i]) != residue(taps[i - 1])) ++num_phases;
-  }
-  if (!op->phases.reserve_discard(num_phases)) {
-    return out_of_memory(error, p, "the plan of a kernel of size " + num(static_cast<double>(K)),
-                         plan_bytes);
-  }
-  size_t phase_index = 0;
-  for (int64_t i = 0; i < K;) {
-    int64_t i_end = i + 1;
-    while (i_end < K && residue(taps[i_end]) == residue(taps[i])) ++i_end;
-    Phase& ph = op->phases[phase_index++];
-    ph = Phase();
-    ph.residue = residue(taps[i]);
-    ph.first_tap = static_cast<size_t>(i);
-    ph.num_taps = static_cast<size_t>(i_end - i);
-    if (transposed) {
-      auto c_of = [&](int64_t k) { return (k * d - ph.residue) / s; };
-      ph.c_first = c_of(taps[i]);
-      ph.c_last = c_of(taps[i_end - 1]);
-      ph.tap_row_step = ph.num_taps > 1 ? c_of(taps[i]) - c_of(taps[i + 1]) : 0;
-      ph.j_first = pad > ph.residue ? (pad - ph.residue + s - 1) / s : 0;
-      op->pad_before = std::max(op->pad_before, ph.c_first - ph.j_first);
-    } else {
-      ph.tap_row_step = d;
+    // Taps k and k' share a phase when (k - k')*d = 0 (mod s), that is when
+    // k = k' (mod s / gcd(d, s)).
+    int64_t a = d, b = s;
+    while (b != 0) {
+      const int64_t r = a % b;
+      a = b;
+      b = r;
     }
-    i = i_end;
+    op->tap_period = s / a;
+    op->period_rows = d / a;
+    op->num_phases = static_cast<size_t>(std::min(K, op->tap_period));
+    op->long_taps = static_cast<size_t>((K + op->tap_period - 1) / op->tap_period);
+    op->long_phases = K % op->tap_period == 0 ? op->num_phases : static_cast<size_t>(K % op->tap_period);
+  } else {
+    op->num_phases = 1;
+    op->long_taps = static_cast<size_t>(K);
+    op->long_phases = 1;
   }
-  if (!transposed) op->pad_before = pad;
+  op->group_words_long = static_cast<size_t>(conv1d_group_words(op, op->long_taps));
+  op->group_words_short = static_cast<size_t>(conv1d_group_words(op, op->long_taps - 1));
+  op->pad_quotient = p.padding / s;
+  op->pad_remainder = p.padding % s;
+  op->dilation_quotient = d / s;
+  op->dilation_remainder = d % s;
+  op->pad_before = transposed ? 0 : p.padding;
+  if (transposed) {
+    PhaseWalk walk(op, 0, OutputEnd(), 0);
+    for (size_t i = 0; i < op->num_phases; ++i) {
+      const Phase& ph = walk.at(i);
+      op->pad_before = std::max(op->pad_before, ph.c_first - ph.j_first);
+    }
+  }
 
-  // Tap runs that are contiguous in the [row][Cin] layout (one group, taps on
-  // consecutive rows) become one long dot product: the dense GEMM case.
-  bool all_contiguous = true;
-  for (size_t i = 0; i < num_phases; ++i) {
-    Phase& ph = op->phases[i];
-    const bool contiguous = G == 1 && (ph.num_taps == 1 || ph.tap_row_step == 1);
-    all_contiguous = all_contiguous && contiguous;
-    ph.kc = static_cast<size_t>(contiguous ? static_cast<int64_t>(ph.num_taps) * cin_g : cin_g);
-    ph.ks = contiguous ? 1 : ph.num_taps;
-  }
   // The 4x8 tile wastes most of its work below 5 channels per group, or on
-  // 1-2 values per tap run: those shapes take the channel-major kernel.
-  op->channel_major = cout_g <= 4 || (cin_g <= 2 && !all_contiguous);
-
-  uint64_t packed_words = 0, dw_weights = 0, dw_rows = 0;
-  const uint64_t blocks = static_cast<uint64_t>((cout_g + kConv1dNr - 1) / kConv1dNr);
-  for (size_t i = 0; i < num_phases; ++i) {
-    Phase& ph = op->phases[i];
-    ph.packed_offset = static_cast<size_t>(packed_words);
-    ph.packed_group_stride =
-        static_cast<size_t>(blocks * conv1d_packed_block_bytes(ph.kc, ph.ks) / sizeof(int32_t));
-    ph.dw_weight_offset = static_cast<size_t>(dw_weights);
-    ph.dw_rows_offset = static_cast<size_t>(dw_rows);
-    if (!op->channel_major) packed_words += mul_sat(static_cast<uint64_t>(G), ph.packed_group_stride);
-    dw_weights += static_cast<uint64_t>(p.out_channels) * cin_g * ph.num_taps;
-    dw_rows += static_cast<uint64_t>(p.in_channels) * ph.num_taps;
-  }
-  const uint64_t packed_bytes = op->channel_major ? dw_weights * sizeof(int16_t)
-                                                  : packed_words * sizeof(int32_t);
+  // 1-2 values per tap run, and its packing (8-channel blocks, even runs, a
+  // bias and scale per block and phase) can outweigh the weights many times
+  // (one tap per phase, few channels): those shapes take the channel-major
+  // kernel.
+  const uint64_t weights = weight_elements(p);
+  const uint64_t long_tap_phases = op->long_phases;
+  const uint64_t conv1d_words = mul_sat(
+      static_cast<uint64_t>(p.groups),
+      mul_sat(long_tap_phases, conv1d_group_words(op, op->long_taps)) +
+          mul_sat(op->num_phases - long_tap_phases, conv1d_group_words(op, op->long_taps - 1)));
+  // (group_words_* are size_t: they are used only when the conv1d packing fits.)
+  const uint64_t conv1d_bytes = mul_sat(conv1d_words, sizeof(int32_t));
+  const int64_t row_step = transposed ? op->period_rows : d;
+  const bool all_contiguous = p.groups == 1 && (op->long_taps == 1 || row_step == 1);
+  op->channel_major = cout_g <= 4 || (cin_g <= 2 && !all_contiguous) ||
+                      conv1d_bytes > 4 * weights + kPackedSlackBytes ||
+                      weights + conv1d_bytes > kMaxBytes;
+  const uint64_t packed_bytes = op->channel_major ? weights * sizeof(int16_t) : conv1d_bytes;
   if (packed_bytes > kMaxBytes) {
     return too_large(error, p, "the packed weights of shape " + weight_shape_string(p),
                      packed_bytes);
   }
-  if (op->channel_major ? !op->dw_weights.reserve_discard(static_cast<size_t>(dw_weights))
-                        : !op->packed.reserve_discard(static_cast<size_t>(packed_words))) {
+  if ((op->channel_major ? !op->dw_weights.reserve_discard(static_cast<size_t>(weights))
+                         : !op->packed.reserve_discard(static_cast<size_t>(conv1d_words))) ||
+      !op->phase_cache.reserve_discard(std::min(op->num_phases, kCachedPhases))) {
     return out_of_memory(error, p, "the packed weights of shape " + weight_shape_string(p),
                          packed_bytes);
   }
+  for (size_t i = 0; i < op->phase_cache.size(); ++i) op->phase_cache[i] = phase_plan(op, i);
   return Status::kOk;
 }
 
@@ -433,15 +576,15 @@ int16_t centred_weight(const Operator* op, int64_t co, int64_t ci, int64_t k) {
 void pack_weights(Operator* op) {
   const ConvParams& p = op->params;
   const int64_t cin_g = op->in_per_group, cout_g = op->out_per_group;
-  const int64_t* taps = op->taps.data();
-  for (size_t i = 0; i < op->phases.size(); ++i) {
-    const Phase& ph = op->phases[i];
-    const int64_t* phase_taps = taps + ph.first_tap;
+  PhaseWalk walk(op, 0, OutputEnd(), 0);
+  for (size_t i = 0; i < op->num_phases; ++i) {
+    const Phase& ph = walk.at(i);
+    auto tap_k = [&ph](size_t t) { return ph.tap_k0 + static_cast<int64_t>(t) * ph.tap_k_step; };
     if (op->channel_major) {
       int16_t* w = op->dw_weights.data() + ph.dw_weight_offset;
       for (int64_t co = 0; co < p.out_channels; ++co) {
         for (int64_t ci = 0; ci < cin_g; ++ci) {
-          for (size_t t = 0; t < ph.num_taps; ++t) *w++ = centred_weight(op, co, ci, phase_taps[t]);
+          for (size_t t = 0; t < ph.num_taps; ++t) *w++ = centred_weight(op, co, ci, tap_k(t));
         }
       }
       continue;
@@ -455,7 +598,7 @@ void pack_weights(Operator* op) {
             const size_t tap = contiguous ? k / static_cast<size_t>(cin_g) : t;
             const size_t ci = contiguous ? k % static_cast<size_t>(cin_g) : k;
             return centred_weight(op, g * cout_g + static_cast<int64_t>(n),
-                                  static_cast<int64_t>(ci), phase_taps[tap]);
+                                  static_cast<int64_t>(ci), tap_k(tap));
           },
           op->packed.data() + ph.packed_offset + g * ph.packed_group_stride);
     }
@@ -735,37 +878,47 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
 
   // Per-shape plan: outputs of each phase and the padding rows they read.
   const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
-  const int64_t L = in.length, s = p.stride, pad = p.padding;
+  const int64_t L = in.length, s = p.stride;
   int64_t pad_after = transposed ? 0 : padding_after(p);
   int64_t covered = 0;
-  for (size_t i = 0; i < op->phases.size(); ++i) {
-    Phase& ph = op->phases[i];
-    if (transposed) {
-      const int64_t j_last = floor_div(lout - 1 + pad - ph.residue, s);
-      ph.count = std::max<int64_t>(0, j_last - ph.j_first + 1);
-      ph.out_first = ph.residue + s * ph.j_first - pad;
-      ph.row_first = op->pad_before + ph.j_first - ph.c_first;
-      if (ph.count > 0) pad_after = std::max(pad_after, j_last - ph.c_last - (L - 1));
-    } else {
-      ph.count = lout;
-      ph.out_first = 0;
-      ph.row_first = 0;
+  // The conv1d path's blocks of j span the phases' j with outputs.
+  int64_t j_begin = std::numeric_limits<int64_t>::max();
+  int64_t j_end = std::numeric_limits<int64_t>::min();
+  const OutputEnd end = output_end(p, lout);
+  PhaseWalk shape_walk(op, lout, end, 0);
+  for (size_t i = 0; i < op->num_phases; ++i) {
+    const Phase& ph = shape_walk.at(i);
+    if (i < op->phase_cache.size()) op->phase_cache[i] = ph;
+    if (ph.count > 0) {
+      const int64_t j_last = ph.j_first + ph.count - 1;
+      if (transposed) pad_after = std::max(pad_after, j_last - ph.c_last - (L - 1));
+      j_begin = std::min(j_begin, ph.j_first);
+      j_end = std::max(j_end, j_last + 1);
     }
     covered += ph.count;
   }
+  if (j_begin > j_end) j_begin = j_end = 0;
   const int64_t padded_rows = op->pad_before + L + pad_after;
   // dwconv1d path: Conv1d's stride splits each channel into sub-rows (row r
   // goes to sub-row r mod stride), so every tap reads a contiguous run.
   const int64_t sub_rows = transposed ? 1 : std::min(s, padded_rows);
   const int64_t row_length = (padded_rows + sub_rows - 1) / sub_rows + kDwconv1dTile;
+  // An empty batch computes nothing: it needs no scratch, so neither sizes
+  // nor refuses any (its input and output are empty too).
+  const bool empty = in.batch == 0;
   const uint64_t scratch_elements =
-      op->channel_major
+      empty ? 0
+      : op->channel_major
           ? mul_sat(mul_sat(static_cast<uint64_t>(p.in_channels), static_cast<uint64_t>(sub_rows)),
                     static_cast<uint64_t>(row_length))
           : mul_sat(static_cast<uint64_t>(padded_rows), static_cast<uint64_t>(p.in_channels)) +
                 kConv1dKr * 8;
+  // dwconv1d path: a row pointer per input channel of a group and tap (the
+  // groups share them).
   const uint64_t table_entries =
-      op->channel_major ? static_cast<uint64_t>(p.in_channels) * static_cast<uint64_t>(p.kernel_size) : 0;
+      op->channel_major && !empty
+          ? static_cast<uint64_t>(op->in_per_group) * static_cast<uint64_t>(p.kernel_size)
+          : 0;
   const uint64_t in_bytes =
       mul_sat(mul_sat(static_cast<uint64_t>(in.batch), static_cast<uint64_t>(p.in_channels)),
               static_cast<uint64_t>(in.length));
@@ -823,8 +976,9 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
       op->requant_scales[c] = requantization_scale(ws, in.scale, op->out_scale);
     }
     if (!op->channel_major) {
-      for (size_t i = 0; i < op->phases.size(); ++i) {
-        const Phase& ph = op->phases[i];
+      PhaseWalk walk(op, lout, end, op->phase_cache.size());
+      for (size_t i = 0; i < op->num_phases; ++i) {
+        const Phase& ph = walk.at(i);
         for (int64_t g = 0; g < p.groups; ++g) {
           const size_t first = static_cast<size_t>(g * op->out_per_group);
           conv1d_write_bias_scale(static_cast<size_t>(op->out_per_group), ph.kc, ph.ks,
@@ -843,19 +997,21 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
       !op->dw_row_table.reserve_discard(static_cast<size_t>(table_entries))) {
     return out_of_memory(error, p, "the scratch buffers", scratch_bytes);
   }
-  if (op->channel_major) {
-    // Row pointers: [phase][group][input channel of group][tap].
-    const int64_t* taps = op->taps.data();
-    const int64_t cin_g = op->in_per_group, d = p.dilation;
-    for (size_t i = 0; i < op->phases.size(); ++i) {
-      const Phase& ph = op->phases[i];
+  if (op->channel_major && !empty) {
+    // Row pointers: [phase][input channel of group 0][tap]; group g reads
+    // g*cin_g channels further (dwconv_channels passes the offset).
+    const int64_t d = p.dilation;
+    PhaseWalk walk(op, lout, end, op->phase_cache.size());
+    for (size_t i = 0; i < op->num_phases; ++i) {
+      const Phase& ph = walk.at(i);
       const int16_t** table = op->dw_row_table.data() + ph.dw_rows_offset;
-      for (int64_t ci = 0; ci < p.in_channels; ++ci) {
+      for (int64_t ci = 0; ci < op->in_per_group; ++ci) {
         for (size_t t = 0; t < ph.num_taps; ++t) {
-          const int64_t k = taps[ph.first_tap + t];
+          const int64_t k = ph.tap_k0 + static_cast<int64_t>(t) * ph.tap_k_step;
           int64_t sub_row = 0, offset;
           if (transposed) {
-            offset = ph.row_first + (ph.c_first - (k * d - ph.residue) / s);
+            // c(k) falls by tap_row_step per tap from c_first.
+            offset = ph.row_first + static_cast<int64_t>(t) * ph.tap_row_step;
           } else {
             sub_row = (k * d) % s;
             offset = (k * d) / s;
@@ -863,7 +1019,6 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
           *table++ = op->input_rows.data() + (ci * sub_rows + sub_row) * row_length + offset;
         }
       }
-      (void)cin_g;
     }
   }
 #if QCONV_HAVE_XNNPACK
@@ -903,21 +1058,16 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
   op->batch = in.batch;
   op->length = L;
   op->output_length = lout;
+  op->output_end = end;
   op->pad_after = pad_after;
   op->padded_rows = padded_rows;
   op->row_length = row_length;
+  op->sub_rows = sub_rows;
   op->has_bias_only_outputs = covered < lout;
   // Output blocking of the conv1d path: about 32 KiB of output per block when
   // the packed weights stay in L2 (their sweep repeats per block).
-  op->j_begin = std::numeric_limits<int64_t>::max();
-  op->j_end = std::numeric_limits<int64_t>::min();
-  for (size_t i = 0; i < op->phases.size(); ++i) {
-    const Phase& ph = op->phases[i];
-    if (ph.count == 0) continue;
-    op->j_begin = std::min(op->j_begin, ph.j_first);
-    op->j_end = std::max(op->j_end, ph.j_first + ph.count);
-  }
-  if (op->j_begin > op->j_end) op->j_begin = op->j_end = 0;
+  op->j_begin = j_begin;
+  op->j_end = j_end;
   const int64_t out_step = transposed ? s : 1;
   const bool weights_fit_l2 = op->packed.size() * sizeof(int32_t) <= (size_t{256} << 10);
   op->j_block = std::max<int64_t>(op->j_end - op->j_begin, 1);
@@ -929,7 +1079,7 @@ Status reshape(Operator* op, const InputDesc& in, int64_t requested_output_lengt
   // Staging pays only when output rows alias in the cache: several blocks
   // and rows a multiple of 256 bytes apart (measured: a Cin 1 -> Cout 64
   // upsampler to 32768 positions runs 4x faster; otherwise the copy costs).
-  if (op->j_block < op->j_end - op->j_begin && lout % 256 == 0) {
+  if (!empty && op->j_block < op->j_end - op->j_begin && lout % 256 == 0) {
     // An odd number of 64-byte lines per row: consecutive rows fall in
     // different cache sets.
     size_t stride = (static_cast<size_t>(op->j_block * out_step) + 63) / 64;
@@ -1066,24 +1216,6 @@ void prepare_channel_rows(const Operator* op, const uint8_t* x, int16_t* rows, i
   }
 }
 
-bool phase_has_taps(const Operator* op, int64_t residue) {
-  const Phase* first = op->phases.data();
-  const Phase* last = first + op->phases.size();
-  const Phase* it = std::lower_bound(
-      first, last, residue, [](const Phase& ph, int64_t r) { return ph.residue < r; });
-  return it != last && it->residue == residue;
-}
-
-// ConvTranspose1d outputs that no tap reaches hold the requantized bias.
-void fill_bias_only_outputs(const Operator* op, uint8_t* out_n) {
-  const ConvParams& p = op->params;
-  const int64_t lout = op->output_length;
-  for (int64_t o = 0; o < lout; ++o) {
-    if (phase_has_taps(op, (o + p.padding) % p.stride)) continue;
-    for (int64_t co = 0; co < p.out_channels; ++co) out_n[co * lout + o] = op->bias_only_output[co];
-  }
-}
-
 // dwconv1d path: output channels [co0, co1) of one batch item, all phases,
 // each output row finished while it is in cache. rows_offset selects the
 // copy of input_rows (the row table points into copy 0).
@@ -1093,15 +1225,22 @@ void dwconv_channels(const Operator* op, size_t rows_offset, uint8_t* out_n, int
   const int64_t cin_g = op->in_per_group, cout_g = op->out_per_group, lout = op->output_length;
   const size_t out_step = static_cast<size_t>(p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1);
   const RequantParams rq = {op->out_zero_point};
+  PhaseWalk walk(op);
   for (int64_t co = co0; co < co1; ++co) {
     const int64_t g = co / cout_g;
-    for (size_t i = 0; i < op->phases.size(); ++i) {
-      const Phase& ph = op->phases[i];
+    // Outputs no tap reaches hold the requantized bias; the kernels then
+    // overwrite the others while the row is in cache.
+    if (op->has_bias_only_outputs) {
+      std::memset(out_n + co * lout, op->bias_only_output[co], static_cast<size_t>(lout));
+    }
+    // The row table points at group 0's input channels.
+    const size_t group_offset = rows_offset + static_cast<size_t>(g * cin_g * op->row_length * op->sub_rows);
+    for (size_t i = 0; i < op->num_phases; ++i) {
+      const Phase& ph = walk.at(i);
       if (ph.count == 0) continue;
       const size_t taps_per_channel = static_cast<size_t>(cin_g) * ph.num_taps;
       op->kernels->dwconv1d(static_cast<size_t>(ph.count), taps_per_channel,
-                            op->dw_row_table.data() + ph.dw_rows_offset + g * taps_per_channel,
-                            rows_offset,
+                            op->dw_row_table.data() + ph.dw_rows_offset, group_offset,
                             op->dw_weights.data() + ph.dw_weight_offset + co * taps_per_channel,
                             op->quantized_bias[co], op->requant_scales[co],
                             out_n + co * lout + ph.out_first, out_step, rq);
@@ -1109,38 +1248,68 @@ void dwconv_channels(const Operator* op, size_t rows_offset, uint8_t* out_n, int
   }
 }
 
-// conv1d path: one block of j (output j*stride + residue - padding of every
+int64_t num_j_blocks(const Operator* op) {
+  // At least one: with no output reached by a tap, block 0 writes the bias.
+  return std::max<int64_t>(1, (op->j_end - op->j_begin + op->j_block - 1) / op->j_block);
+}
+
+// conv1d path: block jb of j (output j*stride + residue - padding of every
 // phase, so that the phases fill one stretch of output before the next) for
 // the output channels [ch0, ch1) of group g (ch0 a multiple of kConv1dNr).
 // staging: this thread's staging area (used when staging_stride != 0).
 void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8_t* staging,
-                  int64_t j0, int64_t g, int64_t ch0, int64_t ch1) {
+                  int64_t jb, int64_t g, int64_t ch0, int64_t ch1) {
   const ConvParams& p = op->params;
   const int64_t cin = p.in_channels, cin_g = op->in_per_group, cout_g = op->out_per_group;
   const int64_t lout = op->output_length;
   const int64_t out_step = p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1;
   const RequantParams rq = {op->out_zero_point};
+  const int64_t j0 = op->j_begin + jb * op->j_block;
   const int64_t j1 = j0 + op->j_block;
+  PhaseWalk walk(op);
   // The block's outputs: [o_first, o_last] (every phase with taps fills its
   // positions in between).
   int64_t o_first = lout, o_last = -1;
-  for (size_t i = 0; i < op->phases.size(); ++i) {
-    const Phase& ph = op->phases[i];
+  for (size_t i = 0; i < op->num_phases; ++i) {
+    const Phase& ph = walk.at(i);
     const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
     const int64_t u_end = std::min<int64_t>(ph.count, j1 - ph.j_first);
     if (u_begin >= u_end) continue;
     o_first = std::min(o_first, ph.out_first + u_begin * out_step);
     o_last = std::max(o_last, ph.out_first + (u_end - 1) * out_step);
   }
-  if (o_first > o_last) return;
   const size_t staging_stride = op->staging_stride;
+  const int64_t first_channel = g * cout_g + ch0;
+  const size_t nc = static_cast<size_t>(ch1 - ch0);
+  if (op->has_bias_only_outputs) {
+    // Outputs no tap reaches (ConvTranspose1d) hold the requantized bias.
+    // The blocks partition the output (block jb owns [lo, hi): the outputs of
+    // its j, from 0 for the first block, to Lout for the last), and each
+    // writes the bias over all it owns before its kernels overwrite the
+    // outputs taps reach: no other work item writes these bytes, whichever
+    // thread runs it, and the staging copy below (whole rows o_first..o_last)
+    // carries the bias, not stale bytes, between the phases' outputs.
+    const int64_t lo = jb == 0 ? 0 : j0 * p.stride - p.padding;
+    const int64_t hi = jb == num_j_blocks(op) - 1 ? lout : j1 * p.stride - p.padding;
+    const bool staged = staging_stride != 0 && o_first <= o_last;
+    for (int64_t co = first_channel; co < first_channel + static_cast<int64_t>(nc); ++co) {
+      const uint8_t bias = op->bias_only_output[co];
+      uint8_t* row = out_n + co * lout;
+      if (staged) {
+        std::memset(row + lo, bias, static_cast<size_t>(o_first - lo));
+        std::memset(staging + co * staging_stride, bias, static_cast<size_t>(o_last - o_first + 1));
+        std::memset(row + o_last + 1, bias, static_cast<size_t>(hi - o_last - 1));
+      } else {
+        std::memset(row + lo, bias, static_cast<size_t>(hi - lo));
+      }
+    }
+  }
+  if (o_first > o_last) return;
   const size_t a_row_stride = static_cast<size_t>(out_step == 1 ? p.stride * cin : cin) * sizeof(int16_t);
   uint8_t* block_out = staging_stride != 0 ? staging - o_first : out_n;
   const size_t c_col_stride = staging_stride != 0 ? staging_stride : static_cast<size_t>(lout);
-  const int64_t first_channel = g * cout_g + ch0;
-  const size_t nc = static_cast<size_t>(ch1 - ch0);
-  for (size_t i = 0; i < op->phases.size(); ++i) {
-    const Phase& ph = op->phases[i];
+  for (size_t i = 0; i < op->num_phases; ++i) {
+    const Phase& ph = walk.at(i);
     const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
     const int64_t u_end = std::min<int64_t>(ph.count, j1 - ph.j_first);
     if (u_begin >= u_end) continue;
@@ -1167,10 +1336,6 @@ void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8
   }
 }
 
-int64_t num_j_blocks(const Operator* op) {
-  return (op->j_end - op->j_begin + op->j_block - 1) / op->j_block;
-}
-
 uint8_t* staging_of(Operator* op, size_t thread) {
   return op->staging_stride == 0
              ? nullptr
@@ -1195,17 +1360,18 @@ void run_batch_item(Operator* op, size_t thread, int64_t n) {
     const int64_t j_blocks = num_j_blocks(op);
     for (int64_t jb = 0; jb < j_blocks; ++jb) {
       for (int64_t g = 0; g < p.groups; ++g) {
-        conv1d_block(op, rows, out_n, staging, op->j_begin + jb * op->j_block, g, 0, op->out_per_group);
+        conv1d_block(op, rows, out_n, staging, jb, g, 0, op->out_per_group);
       }
     }
   }
-  if (op->has_bias_only_outputs) fill_bias_only_outputs(op, out_n);
 }
 
 // One batch item shared by the threads: the input preparation split over
 // input positions (conv1d path) or channels (dwconv1d path), plus one item
-// for the padding rows and the bias-only outputs; then the tiles split over
-// output blocks, groups and channel chunks.
+// for the padding rows (conv1d path); then the tiles split over output
+// blocks, groups and channel chunks (conv1d path) or channel chunks
+// (dwconv1d path). A tile writes every output byte it owns, the bias-only
+// ones included (see conv1d_block), so no step writes another's bytes.
 void run_batch_item_shared(Operator* op, int64_t n) {
   const ConvParams& p = op->params;
   const int64_t cin = p.in_channels, cout = p.out_channels;
@@ -1216,8 +1382,7 @@ void run_batch_item_shared(Operator* op, int64_t n) {
   const int64_t prepare_items = (extent + op->prepare_chunk - 1) / op->prepare_chunk;
   auto prepare = [&](size_t, size_t item) {
     if (static_cast<int64_t>(item) == prepare_items) {
-      if (!op->channel_major) prepare_padding_rows(op, x, rows);
-      if (op->has_bias_only_outputs) fill_bias_only_outputs(op, out_n);
+      prepare_padding_rows(op, x, rows);
       return;
     }
     const int64_t i0 = static_cast<int64_t>(item) * op->prepare_chunk;
@@ -1228,7 +1393,7 @@ void run_batch_item_shared(Operator* op, int64_t n) {
       prepare_rows(op, x, rows, i0, i1);
     }
   };
-  parallel_for(static_cast<size_t>(prepare_items + 1), prepare, op->threads);
+  parallel_for(static_cast<size_t>(prepare_items + (op->channel_major ? 0 : 1)), prepare, op->threads);
   if (op->channel_major) {
     const int64_t chunk = op->channel_chunk;
     auto compute = [&](size_t, size_t item) {
@@ -1243,8 +1408,8 @@ void run_batch_item_shared(Operator* op, int64_t n) {
       const int64_t q = static_cast<int64_t>(item) % chunks;
       const int64_t g = static_cast<int64_t>(item) / chunks % p.groups;
       const int64_t jb = static_cast<int64_t>(item) / chunks / p.groups;
-      conv1d_block(op, rows, out_n, staging_of(op, thread), op->j_begin + jb * op->j_block, g,
-                   q * chunk, std::min(cout_g, (q + 1) * chunk));
+      conv1d_block(op, rows, out_n, staging_of(op, thread), jb, g, q * chunk,
+                   std::min(cout_g, (q + 1) * chunk));
     };
     parallel_for(static_cast<size_t>(num_j_blocks(op) * p.groups * chunks), compute, op->threads);
   }

@@ -75,6 +75,9 @@ struct Operator;
 // buffers together) may need: what a wasm32 heap can hold.
 constexpr uint64_t kMaxBytes = uint64_t{1} << 31;
 
+// An operator holds at most 5 bytes per weight element + 32 per output
+// channel + 80 KiB after create and set_weights (its packed weights at most
+// 4 bytes per weight + 64 KiB), whatever the kernel size and stride.
 Status create_operator(const ConvParams& params, Operator** op_out, Error* error);
 void delete_operator(Operator* op);
 
@@ -117,7 +120,8 @@ struct InputDesc {
 // reshape: validates an input of shape [N, Cin, L] with its quantization,
 // computes the output length (requested_output_length < 0: none; else
 // ConvTranspose1d's outputSize), rebuilds what depends on the input scale,
-// and sizes the scratch memory. Allocates only when a shape grows.
+// and sizes the scratch memory. Allocates only when a shape grows; an empty
+// batch (N = 0) needs and sizes no scratch, however long L is.
 Status reshape(Operator* op, const InputDesc& input, int64_t requested_output_length,
                int64_t* output_length, Error* error);
 // setup: binds input [N, Cin, L] and output [N, Cout, Lout] (NCW, uint8)

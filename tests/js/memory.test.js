@@ -49,3 +49,58 @@ test('modules that are never disposed are freed after garbage collection', () =>
   expect(stats.liveModules).toBeLessThan(20);
   expect(stats.wasmBytes).toBeLessThan(200 * 1024 * 1024);
 });
+
+test('an empty batch needs no memory, however long its input (issue 11)', () => {
+  // Lout = (L - 1) * 2 + 3 for ConvTranspose1d(1, 4, 3, stride 2); L - 2 for Conv1d(1, 6, 3).
+  const modules = [
+    [new q.ConvTranspose1d(1, 4, 3, { stride: 2 }), 4, (l) => (l - 1) * 2 + 3],
+    [new q.Conv1d(1, 6, 3), 6, (l) => l - 2],
+    [new q.ConvTranspose1d(8, 16, 3, { stride: 2 }), 16, (l) => (l - 1) * 2 + 3],
+  ];
+  for (const [m, cout, outLength] of modules) {
+    m.forward({ data: new Uint8Array(m.inChannels * 4).fill(7), shape: [1, m.inChannels, 4], scale: 1, zeroPoint: 0 });
+    for (const L of [2 ** 29, 2 ** 30]) {
+      const before = q.memoryStats();
+      const y = m.forward({ data: new Uint8Array(0), shape: [0, m.inChannels, L], scale: 0.5, zeroPoint: 3 });
+      const after = q.memoryStats();
+      expect(y.shape).toEqual([0, cout, outLength(L)]);
+      expect(y.data.length).toBe(0);
+      expect(after.heapBytesInUse - before.heapBytesInUse).toBeLessThan(4096);
+      expect(after.wasmBytes - before.wasmBytes).toBeLessThan(4096);
+    }
+    m.dispose();
+  }
+});
+
+// What a module holds stays within a small factor of its weights (issue 11:
+// a 4 MB ConvTranspose1d with stride >= K took 430 MB to load). The core's
+// guarantee (tests/native/operator_test.cc, OperatorMemory): at most
+// 5 bytes per weight + 32 per output channel + 80 KiB.
+test.each([
+  ['ConvTranspose1d(1, 1, 2^22, { stride: 2^22 })', 1, 1, 2 ** 22, { stride: 2 ** 22 }],
+  ['ConvTranspose1d(1, 9, 466033, { stride: 2^20 })', 1, 9, 466033, { stride: 2 ** 20 }],
+  ['ConvTranspose1d(3, 9, 155344, { stride: 155344, dilation: 2 })', 3, 9, 155344, { stride: 155344, dilation: 2 }],
+  ['ConvTranspose1d(256, 512, 4096, { stride: 4099, groups: 256 })', 256, 512, 4096, { stride: 4099, groups: 256 }],
+])('load() of %s holds at most 5x its weight bytes', (_, cin, cout, K, options) => {
+  const groups = options.groups || 1;
+  const weights = cin * (cout / groups) * K;
+  const original = new q.ConvTranspose1d(cin, cout, K, options);
+  const w = new Int8Array(weights);
+  for (let i = 0; i < weights; i++) w[i] = (Math.imul(i, 2654435761) >>> 24) - 128;
+  original.setWeightBias({ data: w, scale: 0.01, zeroPoint: 1 }, Float32Array.from({ length: cout }, (_, i) => i / 8));
+  original.scale = 0.5;
+  original.zeroPoint = 100;
+  const input = { data: Uint8Array.from({ length: cin * 2 }, (_, i) => (i * 37) & 255), shape: [1, cin, 2], scale: 0.05, zeroPoint: 128 };
+  const want = original.forward(input);
+  const bytes = original.save();
+  expect(bytes.length).toBeGreaterThan(weights);
+  original.dispose();
+  const before = q.memoryStats().heapBytesInUse;
+  const loaded = q.ConvTranspose1d.load(bytes);
+  const held = q.memoryStats().heapBytesInUse - before;
+  expect(held).toBeLessThanOrEqual(5 * weights + 32 * cout + 80 * 1024);
+  const got = loaded.forward(input);
+  expect(got.shape).toEqual(want.shape);
+  expect(Buffer.from(got.data).equals(Buffer.from(want.data))).toBe(true);
+  loaded.dispose();
+});

@@ -2,11 +2,14 @@
 // byte, on random shapes and parameters, plus hand-derived edge cases and
 // the create -> set_weights -> reshape -> setup -> run state machine.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <string>
@@ -26,25 +29,9 @@ using qconv::Status;
 using qconv::WeightDesc;
 using qconv_test::ApiResult;
 using qconv_test::Case;
+using qconv_test::describe_case;
 using qconv_test::reference_forward;
 using qconv_test::run_api;
-
-std::string describe(const Case& c) {
-  const ConvParams& p = c.params;
-  std::ostringstream s;
-  s << (p.kind == OperatorKind::kConv1d ? "Conv1d" : "ConvTranspose1d") << "(cin "
-    << p.in_channels << ", cout " << p.out_channels << ", K " << p.kernel_size << ", stride "
-    << p.stride << ", padding " << p.padding << (p.padding_same ? " (same)" : "")
-    << ", paddingRight " << p.padding_right << ", outputPadding " << p.output_padding
-    << ", dilation " << p.dilation << ", groups " << p.groups
-    << (p.padding_mode == PaddingMode::kReflect ? ", reflect" : "") << ") N " << c.batch
-    << " L " << c.length << " requested " << c.requested_length
-    << (c.per_channel ? " per-channel" : " per-tensor") << " ws[0] " << c.weight_scales[0]
-    << " wzp[0] " << c.weight_zero_points[0] << " xs " << c.input_scale << " xzp "
-    << c.input_zero_point << " os " << c.output_scale << " ozp " << c.output_zero_point
-    << (c.has_bias ? " bias" : " no bias");
-  return s.str();
-}
 
 // Coverage counters, so that the random test can check it exercised what
 // it claims to.
@@ -237,7 +224,7 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
       const char* backend_name = backend == qconv::Backend::kDefault ? "default" : "scalar";
       const ApiResult got = run_api(c, backend);
       if (got.status != Status::kOk) {
-        ADD_FAILURE() << "case " << iter << " " << describe(c) << ": " << got.stage
+        ADD_FAILURE() << "case " << iter << " " << describe_case(c) << ": " << got.stage
                       << " failed: " << got.message;
         ++failures;
         continue;
@@ -249,13 +236,13 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
         qconv_test::reference_conv1d_padding(c.params, &before, &after);
         if (tile && c.params.kind == OperatorKind::kConv1d && before != after) ++cov.asymmetric_tile;
       }
-      EXPECT_EQ(got.output_length, lout) << "case " << iter << " " << describe(c);
+      EXPECT_EQ(got.output_length, lout) << "case " << iter << " " << describe_case(c);
       if (got.output != expected) {
         size_t first = 0;
         while (first < expected.size() && first < got.output.size() &&
                got.output[first] == expected[first])
           ++first;
-        ADD_FAILURE() << "case " << iter << " " << describe(c) << " (" << backend_name << ", "
+        ADD_FAILURE() << "case " << iter << " " << describe_case(c) << " (" << backend_name << ", "
                       << got.kernel_path << "): first difference at " << first << " of "
                       << expected.size();
         ++failures;
@@ -683,6 +670,186 @@ TEST(OperatorState, BatchZeroSucceedsAndWritesNothing) {
   }
 }
 
+// Bytes malloc has handed out, small chunks and mmapped ones (glibc's
+// count; sanitizer builds have their own allocator and report no growth).
+size_t heap_bytes_in_use() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+#else
+  return 0;
+#endif
+}
+
+// An empty batch computes nothing, so it needs no scratch: a huge input
+// length neither allocates its rows (2 bytes per position and channel) nor
+// is refused for sizes only the scratch would need (issue 11).
+TEST(OperatorState, EmptyBatchOfHugeLengthNeedsNoScratch) {
+  struct Shape {
+    OperatorKind kind;
+    int64_t cin, cout, k, stride;
+    const char* path;
+  };
+  const Shape shapes[] = {
+      {OperatorKind::kConvTranspose1d, 1, 1, 1, 1, "dwconv1d-16x1"},
+      {OperatorKind::kConvTranspose1d, 8, 16, 3, 2, "conv1d-4x8c2"},
+      {OperatorKind::kConv1d, 1, 1, 1, 1, "dwconv1d-16x1"},
+      {OperatorKind::kConv1d, 8, 16, 3, 1, "conv1d-4x8c2"},
+  };
+  std::mt19937 rng(5);
+  for (const Shape& sh : shapes) {
+    const Case real = qconv_test::dense_blocks_case(sh.kind, sh.cin, sh.cout, sh.k, sh.stride, 0, 100, 2, rng);
+    Configured op(real);
+    EXPECT_STREQ(qconv::kernel_path(op.op()), sh.path);
+    for (int64_t length : {int64_t{1} << 29, int64_t{1} << 30, int64_t{2147483647}}) {
+      Case c = real;
+      c.batch = 0;
+      c.length = length;
+      InputDesc in;
+      in.batch = 0;
+      in.channels = sh.cin;
+      in.length = length;
+      in.scale = c.input_scale;
+      in.zero_point = c.input_zero_point;
+      const size_t before = heap_bytes_in_use();
+      int64_t lout = -1;
+      Error e;
+      ASSERT_EQ(qconv::reshape(op.op(), in, -1, &lout, &e), Status::kOk)
+          << describe_case(c) << ": " << e.message;
+      EXPECT_LT(heap_bytes_in_use(), before + 4096) << describe_case(c);
+      EXPECT_EQ(lout, qconv_test::reference_output_length(c));
+      EXPECT_EQ(qconv::setup(op.op(), nullptr, nullptr), Status::kOk);
+      EXPECT_EQ(qconv::run(op.op()), Status::kOk);
+    }
+    // The same operator still computes a real batch.
+    EXPECT_EQ(op.reshape_and_setup(), qconv_test::reference_output_length(real));
+    ASSERT_EQ(op.run(), Status::kOk);
+    EXPECT_EQ(op.output(), reference_forward(real)) << describe_case(real);
+  }
+}
+
+// What an operator holds after create + set_weights stays within a small
+// factor of its weights (issue 11: a 4 MB ConvTranspose1d with stride >= K
+// held 430 MB, 104 bytes of plan per phase and up to 21 bytes of conv1d
+// packing per weight byte). The guarantee: packed weights <= 4 bytes per
+// weight element + 64 KiB; with the int8 copy, the per-output-channel
+// vectors (scales, zero points, bias: at most 32 bytes each) and the phase
+// cache, <= 5 * weights + 32 * outChannels + 80 KiB.
+uint64_t memory_bound(const qconv::ConvParams& p) {
+  return 5 * static_cast<uint64_t>(qconv_test::weight_count(p)) +
+         32 * static_cast<uint64_t>(p.out_channels) + (80 << 10);
+}
+
+// The operator's heap growth over create + set_weights (0 where malloc's
+// count is not glibc's), and the operator (nullptr on failure).
+size_t create_and_measure(const Case& c, qconv::Operator** op) {
+  Error e;
+  const size_t before = heap_bytes_in_use();
+  *op = nullptr;
+  if (qconv::create_operator(c.params, op, &e) != Status::kOk) {
+    ADD_FAILURE() << describe_case(c) << ": " << e.message;
+    return 0;
+  }
+  const WeightDesc wd = qconv_test::weight_desc(c);
+  EXPECT_EQ(qconv::set_weights(*op, wd, c.has_bias ? c.bias.data() : nullptr, c.bias.size(), &e),
+            Status::kOk)
+      << e.message;
+  const size_t after = heap_bytes_in_use();
+  return after > before ? after - before : 0;
+}
+
+TEST(OperatorMemory, PackedWeightsStayWithinASmallFactorOfTheWeights) {
+  std::mt19937 rng(424242);
+  int checked_forwards = 0, stride_at_least_k = 0, many_phases = 0, dw = 0, tile = 0;
+  int checked_many_phases = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    Case c;
+    ConvParams& p = c.params;
+    p.kind = irand(rng, 0, 4) == 0 ? OperatorKind::kConv1d : OperatorKind::kConvTranspose1d;
+    const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
+    const int grouping = irand(rng, 0, 9);
+    p.groups = grouping < 4 ? 1 : grouping < 7 ? irand(rng, 2, 8) : irand(rng, 16, 256);
+    const int64_t cin_g = irand(rng, 0, 1) ? 1 : irand(rng, 0, 1) ? irand(rng, 1, 4) : irand(rng, 1, 64);
+    const int64_t cout_g = irand(rng, 0, 9) < 7 ? irand(rng, 1, 9) : irand(rng, 1, 64);
+    p.in_channels = p.groups * cin_g;
+    p.out_channels = p.groups * cout_g;
+    p.dilation = irand(rng, 1, 3);
+    const int64_t target = int64_t{1} << irand(rng, 15, 20);  // weight elements
+    p.kernel_size = std::max<int64_t>(1, std::min<int64_t>(target / (p.groups * cin_g * cout_g), 1 << 20));
+    const int64_t K = p.kernel_size;
+    const int draw = irand(rng, 0, 9);
+    p.stride = draw < 3 ? K + irand(rng, 0, 5) : draw < 5 ? 2 * K : draw < 6 ? p.dilation * (K - 1) + 2
+                                                                             : irand(rng, 1, 8);
+    if (transposed) p.output_padding = irand(rng, 0, static_cast<int>(std::min<int64_t>(p.stride - 1, 3)));
+    p.padding = irand(rng, 0, 2);
+    c.weight.resize(static_cast<size_t>(qconv_test::weight_count(p)));
+    for (size_t i = 0; i < c.weight.size(); ++i) c.weight[i] = static_cast<int8_t>(i * 2654435761u >> 24);
+    c.per_channel = irand(rng, 0, 1);
+    const size_t nq = c.per_channel ? static_cast<size_t>(p.out_channels) : 1;
+    c.weight_scales.assign(nq, 0.01);
+    c.weight_zero_points.assign(nq, 1);
+    c.has_bias = true;
+    c.bias.assign(static_cast<size_t>(p.out_channels), 0.5f);
+    qconv::Operator* op = nullptr;
+    const size_t grew = create_and_measure(c, &op);
+    if (op == nullptr) continue;
+    EXPECT_LE(grew, memory_bound(p)) << describe_case(c) << ": " << grew << " bytes for "
+                                     << c.weight.size() << " weights";
+    stride_at_least_k += transposed && p.stride >= K;
+    // ConvTranspose1d phases: min(K, stride / gcd(dilation, stride)).
+    const bool beyond_cache = transposed && std::min(K, p.stride / std::gcd(p.dilation, p.stride)) > 16;
+    many_phases += beyond_cache;
+    ++(std::string(qconv::kernel_path(op)) == "conv1d-4x8c2" ? tile : dw);
+    qconv::delete_operator(op);
+    // Short inputs where the output is small enough for the reference: the
+    // phases beyond the cached ones, derived on the fly, give its bytes.
+    c.batch = 1;
+    c.length = transposed ? irand(rng, 1, 3) : p.dilation * (K - 1) + 1 + irand(rng, 0, 3);
+    if (!transposed && c.length < 1) continue;
+    const int64_t lout = qconv_test::reference_output_length(c);
+    if (lout < 1 || p.out_channels * lout > (int64_t{1} << 20) ||
+        double(qconv_test::weight_count(p)) * (transposed ? c.length : lout) > 2.5e5) {
+      continue;
+    }
+    c.input.resize(static_cast<size_t>(p.in_channels * c.length));
+    for (auto& x : c.input) x = static_cast<uint8_t>(rng());
+    c.input_zero_point = 128;
+    c.input_scale = 0.05;
+    c.output_scale = 0.5;
+    c.output_zero_point = 100;
+    const ApiResult got = run_api(c);
+    ASSERT_EQ(got.status, Status::kOk) << describe_case(c) << ": " << got.message;
+    EXPECT_EQ(got.output, reference_forward(c)) << describe_case(c);
+    ++checked_forwards;
+    checked_many_phases += beyond_cache;
+  }
+  EXPECT_GT(stride_at_least_k, 100);
+  EXPECT_GT(many_phases, 60);
+  EXPECT_GT(tile, 20);
+  EXPECT_GT(dw, 100);
+  EXPECT_GT(checked_forwards, 60);
+  EXPECT_GT(checked_many_phases, 20);
+  std::printf("%d with stride >= K, %d with more than 16 phases; %d tile, %d dwconv; %d forwards "
+              "checked, %d of them with more than 16 phases\n",
+              stride_at_least_k, many_phases, tile, dw, checked_forwards, checked_many_phases);
+}
+
+// The issue's module: 4 MiB of weights, one channel, stride = K.
+TEST(OperatorMemory, FourMegabyteUpsamplerWithStrideK) {
+  Case c;
+  c.params.kind = OperatorKind::kConvTranspose1d;
+  c.params.kernel_size = int64_t{1} << 22;
+  c.params.stride = int64_t{1} << 22;
+  c.weight.assign(size_t{1} << 22, 3);
+  c.weight_scales = {0.01};
+  c.weight_zero_points = {0};
+  qconv::Operator* op = nullptr;
+  const size_t grew = create_and_measure(c, &op);
+  ASSERT_NE(op, nullptr);
+  EXPECT_LE(grew, memory_bound(c.params)) << grew << " bytes for 4 MiB of weights";
+  qconv::delete_operator(op);
+}
+
 TEST(OperatorState, SecondReshapeOfTheSameShapeChangesNothing) {
   for (OperatorKind kind : kKinds) {
     Configured op(state_case(kind));
@@ -834,7 +1001,7 @@ TEST(OperatorState, ReusedOperatorFollowsEveryChange) {
       const std::vector<uint8_t> expected = reference_forward(c, &expected_lout);
       EXPECT_EQ(op.reshape_and_setup(), expected_lout) << "step " << step;
       ASSERT_EQ(op.run(), Status::kOk);
-      ASSERT_EQ(op.output(), expected) << "step " << step << " " << describe(c);
+      ASSERT_EQ(op.output(), expected) << "step " << step << " " << describe_case(c);
     }
   }
 }
@@ -919,13 +1086,13 @@ TEST(OperatorXnnpackBackend, MatchesReferenceThroughTheOperator) {
       // The one documented XNNPACK limit left: output padding beyond padding + stride.
       const int64_t a = c.requested_length >= 0 ? c.requested_length - (lout - p.output_padding) : p.output_padding;
       if (a - p.padding >= p.stride) continue;
-      ADD_FAILURE() << describe(c) << ": " << got.stage << " failed: " << got.message;
+      ADD_FAILURE() << describe_case(c) << ": " << got.stage << " failed: " << got.message;
       ++failures;
       continue;
     }
     ++compared;
     if (got.output != expected) {
-      ADD_FAILURE() << describe(c) << ": XNNPACK backend differs from the reference";
+      ADD_FAILURE() << describe_case(c) << ": XNNPACK backend differs from the reference";
       ++failures;
     }
   }
@@ -957,7 +1124,7 @@ TEST(OperatorEdge, OutputBlocksMatchReference) {
       const ApiResult got = run_api(c, backend);
       ASSERT_EQ(got.status, Status::kOk) << got.message;
       EXPECT_EQ(got.kernel_path, "conv1d-4x8c2");
-      EXPECT_TRUE(got.output == expected) << describe(c) << " Lout " << lout;
+      EXPECT_TRUE(got.output == expected) << describe_case(c) << " Lout " << lout;
     }
   }
 }

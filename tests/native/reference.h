@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <ostream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,9 @@ inline std::vector<uint8_t> reference_forward(const Case& c, int64_t* lout_out =
   const int64_t cin_g = cin / G, cout_g = cout / G;
   const int64_t lout = reference_output_length(c);
   if (lout_out != nullptr) *lout_out = lout;
+  // An empty batch has no outputs; the gather below would size a table by L,
+  // which the operator accepts up to 2^31 - 1 when N = 0.
+  if (N == 0) return {};
   auto wzp = [&](int64_t co) {
     return static_cast<int64_t>(c.weight_zero_points[c.per_channel ? co : 0]);
   };
@@ -186,6 +190,24 @@ inline std::vector<uint8_t> reference_forward(const Case& c, int64_t* lout_out =
     }
   }
   return out;
+}
+
+// One line naming everything a case was made of, for failure messages.
+inline std::string describe_case(const Case& c) {
+  const qconv::ConvParams& p = c.params;
+  std::ostringstream s;
+  s << (p.kind == qconv::OperatorKind::kConv1d ? "Conv1d" : "ConvTranspose1d") << "(cin "
+    << p.in_channels << ", cout " << p.out_channels << ", K " << p.kernel_size << ", stride "
+    << p.stride << ", padding " << p.padding << (p.padding_same ? " (same)" : "")
+    << ", paddingRight " << p.padding_right << ", outputPadding " << p.output_padding
+    << ", dilation " << p.dilation << ", groups " << p.groups
+    << (p.padding_mode == qconv::PaddingMode::kReflect ? ", reflect" : "") << ") N " << c.batch
+    << " L " << c.length << " requested " << c.requested_length
+    << (c.per_channel ? " per-channel" : " per-tensor") << " ws[0] " << c.weight_scales[0]
+    << " wzp[0] " << c.weight_zero_points[0] << " xs " << c.input_scale << " xzp "
+    << c.input_zero_point << " os " << c.output_scale << " ozp " << c.output_zero_point
+    << (c.has_bias ? " bias" : " no bias");
+  return s.str();
 }
 
 // Result of running a case through the public API.
