@@ -34,8 +34,10 @@ describe.each([
   });
 
   test('filling: every refusal is a RangeError "out of memory: needs N bytes, M in use"', () => {
-    expect(report.fills.length).toBe(7);
-    for (const f of report.fills) {
+    expect(report.fills.length).toBe(6);
+    // Then forwards of 1 -> 1 modules fill the gaps, down to a few bytes.
+    expect(report.forwardFills.map((f) => f.length)).toEqual([4096, 512, 64, 8, 1]);
+    for (const f of [...report.fills, ...report.forwardFills]) {
       expect(f.type).toBe('RangeError');
       expect(f.message).toMatch(OUT_OF_MEMORY);
     }
@@ -53,7 +55,8 @@ describe.each([
     }
     expect(w.load.message).toMatch(/^ConvTranspose1d\.load: out of memory: /);
     expect(w.forwardNewShape.message).toMatch(OUT_OF_MEMORY);
-    expect(w.setWeightBiasBadScale.message).toMatch(/^ConvTranspose1d\.setWeightBias: weight scale \(0\) must be/);
+    // (Staging the weights may already fail; either way the method is named.)
+    expect(w.setWeightBiasBadScale.message).toMatch(/^ConvTranspose1d\.setWeightBias: (weight scale \(0\) must be|out of memory: )/);
     expect(w.forwardBadScale.message).toMatch(/^ConvTranspose1d\.forward: input scale \(-1\) must be/);
     expect(w.outputLengthBad.message).toMatch(/^ConvTranspose1d\.outputLength: input length \(0\)/);
     for (const name of ['forward', 'forwardSurvivor', 'quantize', 'weightOf', 'save']) expect([name, w[name].ok]).toEqual([name, true]);
