@@ -14,7 +14,7 @@ import { floatConvTranspose1d, floatConv1d } from './float-conv.mjs';
 import { encodeModuleFile, decodeModuleFile } from './format.mjs';
 import {
   MAX_RANK, typedArrayTag, typedArrayLength, copyInto, measureTypedArray, arrayBufferByteLength,
-  uint8Copy, int8Copy, float32Copy, readFields, isPlainOptions, isArrayValue, checkInteger, readShape, readNumberList,
+  uint8Copy, int8Copy, float32Copy, readFields, isPlainOptions, isArrayValue, isRevokedProxy, checkInteger, readShape, readNumberList,
   readFloat32List, describe,
 } from './caller-values.mjs';
 import {
@@ -221,10 +221,12 @@ export function createQconv(loadNativeModule, platform = {}) {
     #inputView = null;
     #outputView = null;
     #inputQuantization = null;
+    #forwardName;
 
     constructor(name, kind, args) {
       const mod = requireNative(name);
       this.#name = name;
+      this.#forwardName = `${name}.forward`;
       this.#transposed = kind === KIND_CONV_TRANSPOSE1D;
       const p = parseConstructorArgs(name, this.#transposed, args);
       const handle = mod.createNativeConv();
@@ -409,7 +411,7 @@ export function createQconv(loadNativeModule, platform = {}) {
     }
 
     forward(input, outputSize) {
-      const what = `${this.#name}.forward`;
+      const what = this.#forwardName;
       this.#live('forward');
       // 1. Every caller value, read once.
       const x = readQTensor(what, 'input', input, MAX_RANK);
@@ -438,13 +440,15 @@ export function createQconv(loadNativeModule, platform = {}) {
       }
       const status = handle.run();
       if (status !== 0) throw this.#fail('forward', status);
-      let out = new Uint8Array(0);
+      let out;
       if (outBytes > 0) {
         let outputView = this.#outputView;
         if (outputView === null || typedArrayLength(outputView) !== outBytes) {
           outputView = this.#outputView = handle.outputView();
         }
         out = uint8Copy(outputView, outBytes);
+      } else {
+        out = new Uint8Array(0);
       }
       return {
         data: out,
@@ -840,13 +844,18 @@ function readQTensor(owner, name, q, maxRank) {
   if (q === null || typeof q !== 'object') {
     throw new TypeError(`${owner}: ${name} must be a QTensor { data: Uint8Array, shape, scale, zeroPoint }, got ${describe(q)}`);
   }
-  const fields = readFields(owner, name, q, ['data', 'shape', 'scale', 'zeroPoint']);
+  if (isRevokedProxy(q)) throw new TypeError(`${owner}: ${name} is a revoked Proxy`);
+  // Each field read once, in this order (spelled out: forward's hot path).
+  const data = q.data;
+  const shape = q.shape;
+  const scale = q.scale;
+  const zeroPoint = q.zeroPoint;
   // The data's type first: a wrong type is the likelier mistake.
-  if (typedArrayTag(fields.data) !== 'Uint8Array') {
-    throw new TypeError(`${owner}: ${name}.data must be a Uint8Array, got ${describe(fields.data)}`);
+  if (typedArrayTag(data) !== 'Uint8Array') {
+    throw new TypeError(`${owner}: ${name}.data must be a Uint8Array, got ${describe(data)}`);
   }
-  const dims = readShape(owner, `${name}.shape`, fields.shape, maxRank);
-  return { data: fields.data, dims, scale: fields.scale, zeroPoint: fields.zeroPoint };
+  const dims = readShape(owner, name === 'input' ? 'input.shape' : `${name}.shape`, shape, maxRank);
+  return { data, dims, scale, zeroPoint };
 }
 
 // Step 2 for a QTensor read by readQTensor: its data measured (no caller

@@ -71,8 +71,10 @@ function isSharedBuffer(buffer) {
   return builtInGet(sharedByteLengthGetter, buffer, -1) >= 0;
 }
 
-// True when the array's buffer was transferred or detached.
+// True when the array's buffer was transferred or detached. (Only an empty
+// view can be: asking the buffer costs an exception, so the others skip it.)
 export function isDetached(array) {
+  if (typedArrayLength(array) !== 0) return false;
   const buffer = reflectApply(typedArrayBufferGetter, array, []);
   if (isSharedBuffer(buffer)) return false;
   try {
