@@ -44,6 +44,13 @@ async function loadNativeModule({ simd, threads, wasmBinary, locateFile, print, 
   if (print) output.print = print;
   if (printErr) output.printErr = printErr;
   if (threads <= 1) return factory({ wasmBinary: binary, ...output });
+  // A missing worker script would fail inside each pool worker, where the
+  // glue rethrows it as an uncaught exception that ends the whole process.
+  const workerPath = path.join(DIST, `qconv-${flavour}.worker.cjs`);
+  if (!fs.existsSync(workerPath)) {
+    throw new Error(`qconv-wasm: the threads' worker script ${workerPath} is missing; build it with ` +
+      "'npm run build', or call init({ numThreads: 1 })");
+  }
   const moduleArg = {
     wasmBinary: binary,
     ...output,
@@ -51,7 +58,7 @@ async function loadNativeModule({ simd, threads, wasmBinary, locateFile, print, 
     // since the calling thread works too.
     qconvWorkers: threads - 1,
     // Only the worker script is located this way (the .wasm is passed in).
-    locateFile: (name) => path.join(DIST, name.replace(/\.worker\.js$/, '.worker.cjs')),
+    locateFile: (name) => (name.endsWith('.worker.js') ? workerPath : path.join(DIST, name)),
   };
   try {
     return await factory(moduleArg);
@@ -63,27 +70,26 @@ async function loadNativeModule({ simd, threads, wasmBinary, locateFile, print, 
   }
 }
 
-// The glue puts PThread on the module object it was given, synchronously.
-function terminateWorkers(module) {
+// The pool's workers, which the glue keeps in PThread's lists on the module
+// object it was given (Emscripten 3.1.x; later releases may differ).
+function forEachPoolWorker(module, action) {
   const pthread = module.PThread;
   if (!pthread) return;
   for (const list of [pthread.runningWorkers, pthread.unusedWorkers]) {
     for (const worker of list || []) {
-      if (worker && typeof worker.terminate === 'function') worker.terminate();
+      if (worker && typeof worker[action] === 'function') worker[action]();
     }
   }
 }
 
-// Idle pool workers must not keep Node running: the glue keeps them in
-// PThread's lists (Emscripten 3.1.x; later releases may unref them itself).
+// After a failed start: referenced worker threads would keep Node running.
+function terminateWorkers(module) {
+  forEachPoolWorker(module, 'terminate');
+}
+
+// Idle pool workers must not keep Node running.
 function releaseWorkers(module) {
-  const pthread = module.PThread;
-  if (!pthread) return;
-  for (const list of [pthread.runningWorkers, pthread.unusedWorkers]) {
-    for (const worker of list || []) {
-      if (worker && typeof worker.unref === 'function') worker.unref();
-    }
-  }
+  forEachPoolWorker(module, 'unref');
 }
 
 module.exports = { loadNativeModule, threadSupport, releaseWorkers };

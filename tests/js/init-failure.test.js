@@ -36,6 +36,34 @@ function runChild(body, { timeoutMs = 15000, input = '' } = {}) {
 }
 
 describe('a failed threaded init', () => {
+  test('the threads\' worker script is missing: a rejection naming it, not a crash of the process; one thread then works', () => {
+    // A copy of the package (js/ and dist/) without dist/qconv-simd-mt.worker.cjs.
+    const copy = fs.mkdtempSync(path.join(require('os').tmpdir(), 'qconv-no-worker-'));
+    try {
+      for (const dir of ['js', 'dist']) fs.cpSync(path.join(ROOT, dir), path.join(copy, dir), { recursive: true });
+      fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
+      fs.rmSync(path.join(copy, 'dist', 'qconv-simd-mt.worker.cjs'));
+      const script = `
+        const q = require(${JSON.stringify(copy)});
+        ${FORWARD}
+        (async () => {
+          const first = await q.init({ numThreads: 2 }).then(() => 'resolved', (e) => e.message);
+          const info = await q.init({ numThreads: 1 });
+          console.log(JSON.stringify({ first, threads: info.threads, y: forward(q) }));
+        })();`;
+      const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 15000 });
+      expect(child.stderr).toBe('');
+      expect(child.status).toBe(0);
+      const result = JSON.parse(child.stdout);
+      expect(result.first).toBe(`qconv-wasm: the threads' worker script ${path.join(copy, 'dist', 'qconv-simd-mt.worker.cjs')} ` +
+        "is missing; build it with 'npm run build', or call init({ numThreads: 1 })");
+      expect(result.threads).toBe(1);
+      expect(result.y).toEqual([15, 18, 21]);
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
   test('numThreads 2 with a wasmBinary of 16 zero bytes rejects naming wasmBinary, and Node then exits by itself', () => {
     const { child, ms } = runChild(`
       const t0 = Date.now();
