@@ -83,7 +83,7 @@ for (const a of all.filter((t) => t.status !== "passed" && t.status !== "failed"
 for (const [reason, n] of skippedWith) console.log(`  skipped: ${n} test(s): ${reason}`);
 const countIn = (file) => (js.testResults || []).filter((f) => f.name.endsWith(file))
   .flatMap((f) => f.assertionResults || []).filter((a) => a.status === "passed").length;
-console.log(`  of which threads: ${countIn("/threads.test.js") + countIn("/golden.threads.test.js")} passed, fromFloat: ${countIn("/from-float.test.js")}, ` +
+console.log(`  of which threads: ${countIn("/threads.test.js") + countIn("/threads-differential.test.js") + countIn("/golden.threads.test.js")} passed, fromFloat: ${countIn("/from-float.test.js")}, ` +
   `save/load: ${countIn("/save-load.test.js")}, PyTorch export: ${countIn("/export-torch.test.js")}, padding same/valid: ${countIn("/padding-modes.test.js")}`);
 console.log(`  of which hostile callers: trust ${countIn("/trust.test.js")}, full heap ${countIn("/full-heap.test.js")}, ` +
   `init failures ${countIn("/init-failure.test.js")}, API fuzz ${countIn("/api-fuzz.test.js")} of 2 runs (200000 + 20000 calls)`);
