@@ -24,6 +24,31 @@ using qconv_test::Case;
 
 int irand(std::mt19937& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
 
+// Weight qparams (per channel or per tensor; scales 2^-e to 2^-(e+3) times
+// 1-2), a bias (drawn or not after the scales when draw_bias, else as
+// params.bias says), and input/output qparams, for a random case. (The draw
+// order is fixed: the seeded tests keep their configurations.)
+void random_qparams(std::mt19937& rng, Case* c, int scale_exponent, bool draw_bias, double output_scale_base) {
+  qconv::ConvParams& p = c->params;
+  c->per_channel = irand(rng, 0, 1);
+  const size_t nq = c->per_channel ? static_cast<size_t>(p.out_channels) : 1;
+  for (size_t i = 0; i < nq; ++i) {
+    c->weight_scales.push_back(
+        std::ldexp(1.0 + irand(rng, 0, 1000) / 1000.0, -irand(rng, scale_exponent, scale_exponent + 3)));
+    c->weight_zero_points.push_back(irand(rng, -3, 3));
+  }
+  if (draw_bias) p.bias = irand(rng, 0, 4) != 0;
+  c->has_bias = p.bias;
+  if (c->has_bias) {
+    c->bias.resize(static_cast<size_t>(p.out_channels));
+    for (auto& b : c->bias) b = std::uniform_real_distribution<float>(-3.0f, 3.0f)(rng);
+  }
+  c->input_scale = 0.02 + irand(rng, 0, 100) / 2000.0;
+  c->input_zero_point = irand(rng, 0, 255);
+  c->output_scale = output_scale_base + irand(rng, 0, 100) / 100.0;
+  c->output_zero_point = irand(rng, 0, 255);
+}
+
 // A case of at least about 1M multiply-adds (the threshold for threads).
 Case big_case(std::mt19937& rng) {
   for (;;) {
@@ -64,21 +89,7 @@ Case big_case(std::mt19937& rng) {
     if (macs < 1.2e6 || macs > 4e7) continue;
     c.weight.resize(static_cast<size_t>(qconv_test::weight_count(p)));
     for (auto& w : c.weight) w = static_cast<int8_t>(irand(rng, -128, 127));
-    c.per_channel = irand(rng, 0, 1);
-    const size_t nq = c.per_channel ? static_cast<size_t>(p.out_channels) : 1;
-    for (size_t i = 0; i < nq; ++i) {
-      c.weight_scales.push_back(std::ldexp(1.0 + irand(rng, 0, 1000) / 1000.0, -irand(rng, 7, 10)));
-      c.weight_zero_points.push_back(irand(rng, -3, 3));
-    }
-    c.has_bias = p.bias;
-    if (c.has_bias) {
-      c.bias.resize(static_cast<size_t>(p.out_channels));
-      for (auto& b : c.bias) b = std::uniform_real_distribution<float>(-3.0f, 3.0f)(rng);
-    }
-    c.input_scale = 0.02 + irand(rng, 0, 100) / 2000.0;
-    c.input_zero_point = irand(rng, 0, 255);
-    c.output_scale = 0.1 + irand(rng, 0, 100) / 100.0;
-    c.output_zero_point = irand(rng, 0, 255);
+    random_qparams(rng, &c, 7, false, 0.1);
     c.input.resize(static_cast<size_t>(c.batch * p.in_channels * c.length));
     for (auto& x : c.input) x = static_cast<uint8_t>(rng());
     return c;
@@ -277,22 +288,7 @@ Case differential_case(std::mt19937& rng, Family family) {
     };
     c.weight.resize(static_cast<size_t>(qconv_test::weight_count(p)));
     for (auto& w : c.weight) w = static_cast<int8_t>(next_byte());
-    c.per_channel = irand(rng, 0, 1);
-    const size_t nq = c.per_channel ? static_cast<size_t>(p.out_channels) : 1;
-    for (size_t i = 0; i < nq; ++i) {
-      c.weight_scales.push_back(std::ldexp(1.0 + irand(rng, 0, 1000) / 1000.0, -irand(rng, 6, 9)));
-      c.weight_zero_points.push_back(irand(rng, -3, 3));
-    }
-    p.bias = irand(rng, 0, 4) != 0;
-    c.has_bias = p.bias;
-    if (c.has_bias) {
-      c.bias.resize(static_cast<size_t>(p.out_channels));
-      for (auto& b : c.bias) b = std::uniform_real_distribution<float>(-3.0f, 3.0f)(rng);
-    }
-    c.input_scale = 0.02 + irand(rng, 0, 100) / 2000.0;
-    c.input_zero_point = irand(rng, 0, 255);
-    c.output_scale = 0.05 + irand(rng, 0, 100) / 100.0;
-    c.output_zero_point = irand(rng, 0, 255);
+    random_qparams(rng, &c, 6, true, 0.05);
     c.input.resize(static_cast<size_t>(c.batch * p.in_channels * c.length));
     for (auto& x : c.input) x = next_byte();
     return c;
