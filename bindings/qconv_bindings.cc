@@ -145,10 +145,7 @@ class NativeConv {
     const size_t nb = static_cast<size_t>(std::fmin(std::fmax(bias_size, 0), cout));
     if (!weights_.reset(static_cast<size_t>(n)) || !scales_.reset(nq) || !zero_points_.reset(nq) ||
         !bias_.reset(nb)) {
-      weights_.reset(0);
-      scales_.reset(0);
-      zero_points_.reset(0);
-      bias_.reset(0);
+      clear_staging();
       char text[200];
       const int length = std::snprintf(
           text, sizeof text, "out of memory: needs %.0f bytes for the weights, %.0f in use",
@@ -169,27 +166,21 @@ class NativeConv {
   // values only when a count is right, and then all of them are staged.
   // The staging is freed.
   int commitWeights(bool per_channel, double num_qparams, double bias_size) {
-    int result;
-    {
-      qconv::WeightDesc desc;
-      desc.data = weights_.data;
-      desc.size = weights_.size;
-      desc.scales = scales_.data;
-      desc.zero_points = zero_points_.data;
-      desc.num_qparams = count_of(num_qparams);
-      desc.per_channel = per_channel;
-      const bool has_bias = bias_size >= 0;
-      // A non-null pointer even for an empty staging: "a bias of 0 values".
-      static const float no_values[1] = {0.0f};
-      const float* bias = !has_bias ? nullptr : bias_.data != nullptr ? bias_.data : no_values;
-      qconv::Error error;
-      result = status_of(qconv::set_weights(op_, desc, bias, has_bias ? count_of(bias_size) : 0, &error),
-                         error);
-    }
-    weights_.reset(0);
-    scales_.reset(0);
-    zero_points_.reset(0);
-    bias_.reset(0);
+    qconv::WeightDesc desc;
+    desc.data = weights_.data;
+    desc.size = weights_.size;
+    desc.scales = scales_.data;
+    desc.zero_points = zero_points_.data;
+    desc.num_qparams = count_of(num_qparams);
+    desc.per_channel = per_channel;
+    const bool has_bias = bias_size >= 0;
+    // A non-null pointer even for an empty staging: "a bias of 0 values".
+    static const float no_values[1] = {0.0f};
+    const float* bias = !has_bias ? nullptr : bias_.data != nullptr ? bias_.data : no_values;
+    qconv::Error error;
+    const int result =
+        status_of(qconv::set_weights(op_, desc, bias, has_bias ? count_of(bias_size) : 0, &error), error);
+    clear_staging();
     return result;
   }
 
@@ -276,6 +267,13 @@ class NativeConv {
     *buffer = fresh;
     *capacity = n;
     return true;
+  }
+
+  void clear_staging() {
+    weights_.reset(0);
+    scales_.reset(0);
+    zero_points_.reset(0);
+    bias_.reset(0);
   }
 
   qconv::Operator* op_ = nullptr;
