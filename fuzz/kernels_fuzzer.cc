@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "microkernels/microkernels.h"
+#include "packing.h"
 
 namespace {
 
@@ -52,14 +53,14 @@ void fuzz_conv1d(FuzzedDataProvider& fdp) {
   std::vector<int32_t> packed(blocks * conv1d_packed_block_bytes(kc, ks) / sizeof(int32_t));
   pack_conv1d_weights(nc, kc, ks, [&](size_t n, size_t t, size_t k) { return w[(n * ks + t) * kc + k]; },
                       packed.data());
-  conv1d_write_bias_scale(nc, kc, ks, bias.data(), scale.data(), packed.data());
+  pack_conv1d_bias_scale(nc, kc, ks, bias.data(), scale.data(), packed.data());
   // Output positions may coincide (strides are fuzzed); both kernels write
   // in the same order, so the last write wins the same way.
   const size_t c_size = (mr - 1) * c_row + (nc - 1) * c_col + 1;
   std::vector<uint8_t> c_simd(c_size, 0), c_scalar(c_size, 0);
-  qu8_conv1d_ukernel_4x8c2__wasmsimd_dot16(mr, nc, kc, ks, a.data(), a_row * 2, a_tap * 2, packed.data(),
+  qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(mr, nc, kc, ks, a.data(), a_row * 2, a_tap * 2, packed.data(),
                                            c_simd.data(), c_row, c_col, params);
-  qu8_conv1d_ukernel_4x8c2__scalar(mr, nc, kc, ks, a.data(), a_row * 2, a_tap * 2, packed.data(), c_scalar.data(),
+  qu8_conv1d_fp32_ukernel_4x8c2__scalar(mr, nc, kc, ks, a.data(), a_row * 2, a_tap * 2, packed.data(), c_scalar.data(),
                                    c_row, c_col, params);
   if (c_row * mr <= c_col || c_col * nc <= c_row) {  // no two outputs share a byte
     check(c_simd == c_scalar, "conv1d: SIMD and scalar twin differ");
@@ -84,9 +85,9 @@ void fuzz_dwconv1d(FuzzedDataProvider& fdp) {
   const float scale = scale_value(fdp);
   const RequantParams params = {fdp.ConsumeIntegralInRange<int32_t>(0, 255)};
   std::vector<uint8_t> c_simd((n - 1) * stride + 1, 0), c_scalar((n - 1) * stride + 1, 0);
-  qu8_dwconv1d_ukernel_16x1__wasmsimd_mul16(n, taps, pointers.data(), offset, w.data(), bias, scale,
+  qu8_dwconv1d_fp32_ukernel_16x1__wasmsimd_mul16(n, taps, pointers.data(), offset, w.data(), bias, scale,
                                             c_simd.data(), stride, params);
-  qu8_dwconv1d_ukernel_16x1__scalar(n, taps, pointers.data(), offset, w.data(), bias, scale, c_scalar.data(),
+  qu8_dwconv1d_fp32_ukernel_16x1__scalar(n, taps, pointers.data(), offset, w.data(), bias, scale, c_scalar.data(),
                                     stride, params);
   check(c_simd == c_scalar, "dwconv1d: SIMD and scalar twin differ");
 }

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <utility>
 
+#include "heap.h"
+
 namespace qconv {
 
 template <typename T>
@@ -29,7 +31,7 @@ class Buffer {
       size_ = n;
       return true;
     }
-    T* fresh = static_cast<T*>(std::malloc(n * sizeof(T)));
+    T* fresh = static_cast<T*>(heap_allocate(n * sizeof(T)));
     if (fresh == nullptr) return false;
     std::free(data_);
     data_ = fresh;

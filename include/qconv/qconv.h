@@ -155,15 +155,12 @@ ThreadPlan thread_plan(const Operator* op);
 // SIMD128 kernels; natively they run through SIMDe) or "scalar".
 const char* kernel_flavour();
 
-// What computes run(): the built-in kernels of this build (kDefault), their
-// scalar twins (kScalar; same bytes, for tests), or XNNPACK's qu8
-// deconvolution (kXnnpack: native builds linked with XNNPACK, per-tensor
-// ConvTranspose1d only). Takes effect at the next reshape.
-enum class Backend : int { kDefault = 0, kScalar = 1, kXnnpack = 2 };
-bool backend_available(Backend backend);
+// Which kernels compute run(): this build's (kDefault) or their scalar
+// twins (kScalar; the same bytes, for tests). Takes effect at the next run.
+enum class Backend : int { kDefault = 0, kScalar = 1 };
+Status set_backend(Operator* op, Backend backend, Error* error);
 // The micro-kernel family an operator's run() uses: "conv1d-4x8c2" (the
 // register tile) or "dwconv1d-16x1" (depthwise and few channels per group).
 const char* kernel_path(const Operator* op);
-Status set_backend(Operator* op, Backend backend, Error* error);
 
 }  // namespace qconv

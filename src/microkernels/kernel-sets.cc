@@ -6,8 +6,8 @@
 namespace qconv {
 
 const KernelSet& scalar_kernels() {
-  static const KernelSet set = {qu8_conv1d_ukernel_4x8c2__scalar, 4,
-                                qu8_dwconv1d_ukernel_16x1__scalar,
+  static const KernelSet set = {qu8_conv1d_fp32_ukernel_4x8c2__scalar, 4,
+                                qu8_dwconv1d_fp32_ukernel_16x1__scalar,
                                 qu8_transpose_widen_ukernel_8x8__scalar, "scalar"};
   return set;
 }
@@ -16,8 +16,8 @@ const KernelSet& default_kernels() {
 #if defined(__wasm__) && !defined(__wasm_simd128__)
   return scalar_kernels();
 #else
-  static const KernelSet set = {qu8_conv1d_ukernel_4x8c2__wasmsimd_dot16, 4,
-                                qu8_dwconv1d_ukernel_16x1__wasmsimd_mul16,
+  static const KernelSet set = {qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16, 4,
+                                qu8_dwconv1d_fp32_ukernel_16x1__wasmsimd_mul16,
                                 qu8_transpose_widen_ukernel_8x8__wasmsimd, "wasmsimd"};
   return set;
 #endif

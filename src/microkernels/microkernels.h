@@ -1,5 +1,7 @@
 // Micro-kernel interfaces. File names follow XNNPACK's
-// <datatype>-<op>-<tile>-<requantization>-<isa>[-<trick>].cc convention; every
+// <datatype>-<op>-<tile>[-<requantization>]-<isa>[-<trick>].cc convention and
+// the function in each is <datatype>_<op>[_<requantization>]_ukernel_<tile>__<isa>[_<trick>]
+// (tests/js/kernel-names.test.js checks the two agree); every
 // SIMD kernel has a scalar twin with the same interface and packed format,
 // and the kernel tests (tests/kernels/) require the two to agree byte for byte.
 //
@@ -31,7 +33,7 @@ struct RequantParams {
 // reads one int16 past the end of each tap's run, which the packed weights
 // multiply by zero, so the caller keeps that int16 readable.
 //
-// Packed weights (pack_conv1d_weights), per block of kNr output channels:
+// Packed weights (packing.h: pack_conv1d_weights), per block of kNr output channels:
 //   int32 bias[kNr] | int16 w[ks][round_up(kc, 2) / 2][kNr][2] | float scale[kNr]
 // Channels past nc in the last block are zero. nc may exceed kNr: the kernel
 // walks the blocks itself.
@@ -52,42 +54,17 @@ using Conv1dUkernelFn = void (*)(size_t mr, size_t nc, size_t kc, size_t ks, con
                                  uint8_t* c, size_t c_row_stride, size_t c_col_stride,
                                  const RequantParams& params);
 
-void qu8_conv1d_ukernel_4x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
-                                      const int16_t* a, size_t a_row_stride, size_t a_tap_stride,
-                                      const void* packed_w, uint8_t* c, size_t c_row_stride,
-                                      size_t c_col_stride, const RequantParams& params);
-void qu8_conv1d_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t kc, size_t ks,
-                                              const int16_t* a, size_t a_row_stride,
-                                              size_t a_tap_stride, const void* packed_w,
-                                              uint8_t* c, size_t c_row_stride,
-                                              size_t c_col_stride, const RequantParams& params);
-
-// Packs weights for the conv1d kernels. weight(n, t, k) gives the int16
-// (weight - zero point) of output channel n, tap t, position k < kc.
-// Bias and scale slots are written by conv1d_write_bias_scale.
-template <typename WeightFn>
-void pack_conv1d_weights(size_t nc, size_t kc, size_t ks, WeightFn weight, void* packed) {
-  const size_t kc2 = conv1d_kc_rounded(kc);
-  char* block = static_cast<char*>(packed);
-  for (size_t n0 = 0; n0 < nc; n0 += kConv1dNr) {
-    int16_t* w = reinterpret_cast<int16_t*>(block + kConv1dNr * sizeof(int32_t));
-    for (size_t t = 0; t < ks; ++t) {
-      for (size_t k = 0; k < kc2; k += kConv1dKr) {
-        for (size_t n = 0; n < kConv1dNr; ++n) {
-          for (size_t kr = 0; kr < kConv1dKr; ++kr) {
-            const bool inside = n0 + n < nc && k + kr < kc;
-            *w++ = inside ? weight(n0 + n, t, k + kr) : int16_t{0};
-          }
-        }
-      }
-    }
-    block += conv1d_packed_block_bytes(kc, ks);
-  }
-}
-
-// Writes the int32 bias and float scale of every channel into packed weights.
-void conv1d_write_bias_scale(size_t nc, size_t kc, size_t ks, const int32_t* bias,
-                             const float* scale, void* packed);
+void qu8_conv1d_fp32_ukernel_4x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
+                                           const int16_t* a, size_t a_row_stride,
+                                           size_t a_tap_stride, const void* packed_w, uint8_t* c,
+                                           size_t c_row_stride, size_t c_col_stride,
+                                           const RequantParams& params);
+void qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                   const int16_t* a, size_t a_row_stride,
+                                                   size_t a_tap_stride, const void* packed_w,
+                                                   uint8_t* c, size_t c_row_stride,
+                                                   size_t c_col_stride,
+                                                   const RequantParams& params);
 
 // ---------------------------------------------------------------------------
 // dwconv1d 16x1: one output channel, positions vectorised. For the shapes the
@@ -106,24 +83,23 @@ using Dwconv1dUkernelFn = void (*)(size_t n, size_t num_taps, const int16_t* con
                                    uint8_t* c, size_t c_stride, const RequantParams& params);
 
 // rows[t] + row_offset is where output 0 reads tap t.
-void qu8_dwconv1d_ukernel_16x1__scalar(size_t n, size_t num_taps, const int16_t* const* rows,
-                                       size_t row_offset, const int16_t* w, int32_t bias,
-                                       float scale, uint8_t* c, size_t c_stride,
-                                       const RequantParams& params);
-void qu8_dwconv1d_ukernel_16x1__wasmsimd_mul16(size_t n, size_t num_taps,
-                                               const int16_t* const* rows, size_t row_offset,
-                                               const int16_t* w, int32_t bias, float scale,
-                                               uint8_t* c, size_t c_stride,
-                                               const RequantParams& params);
+void qu8_dwconv1d_fp32_ukernel_16x1__scalar(size_t n, size_t num_taps, const int16_t* const* rows,
+                                            size_t row_offset, const int16_t* w, int32_t bias,
+                                            float scale, uint8_t* c, size_t c_stride,
+                                            const RequantParams& params);
+void qu8_dwconv1d_fp32_ukernel_16x1__wasmsimd_mul16(size_t n, size_t num_taps,
+                                                    const int16_t* const* rows, size_t row_offset,
+                                                    const int16_t* w, int32_t bias, float scale,
+                                                    uint8_t* c, size_t c_stride,
+                                                    const RequantParams& params);
 
 // ---------------------------------------------------------------------------
 // Input preparation: uint8 [channels][length] (channel c at x + c * x_stride,
 // so that a range of positions can be taken) -> int16 (x - zero point)
 // transposed to [length][row_stride] (the conv1d kernels' A layout).
 // ---------------------------------------------------------------------------
-using TransposeWidenFn = void (*)(size_t channels, size_t length, const uint8_t* x,
-                                  size_t x_stride, int32_t zero_point, int16_t* rows,
-                                  size_t row_stride);
+using TransposeWidenFn = void (*)(size_t channels, size_t length, const uint8_t* x, size_t x_stride,
+                                  int32_t zero_point, int16_t* rows, size_t row_stride);
 
 void qu8_transpose_widen_ukernel_8x8__scalar(size_t channels, size_t length, const uint8_t* x,
                                              size_t x_stride, int32_t zero_point, int16_t* rows,

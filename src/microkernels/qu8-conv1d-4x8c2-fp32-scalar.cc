@@ -8,10 +8,11 @@
 
 namespace qconv {
 
-void qu8_conv1d_ukernel_4x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
-                                      const int16_t* a, size_t a_row_stride, size_t a_tap_stride,
-                                      const void* packed_w, uint8_t* c, size_t c_row_stride,
-                                      size_t c_col_stride, const RequantParams& params) {
+void qu8_conv1d_fp32_ukernel_4x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
+                                           const int16_t* a, size_t a_row_stride,
+                                           size_t a_tap_stride, const void* packed_w, uint8_t* c,
+                                           size_t c_row_stride, size_t c_col_stride,
+                                           const RequantParams& params) {
   const size_t kc2 = conv1d_kc_rounded(kc);
   const char* block = static_cast<const char*>(packed_w);
   for (size_t n0 = 0; n0 < nc; n0 += kConv1dNr) {
@@ -27,8 +28,8 @@ void qu8_conv1d_ukernel_4x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks
       for (size_t n = 0; n < kConv1dNr; ++n) acc[n] = static_cast<uint32_t>(bias[n]);
       const int16_t* w = w0;
       for (size_t t = 0; t < ks; ++t) {
-        const int16_t* x = reinterpret_cast<const int16_t*>(
-            reinterpret_cast<const char*>(a) + m * a_row_stride + t * a_tap_stride);
+        const int16_t* x = reinterpret_cast<const int16_t*>(reinterpret_cast<const char*>(a) +
+                                                            m * a_row_stride + t * a_tap_stride);
         for (size_t k = 0; k < kc2; k += kConv1dKr) {
           for (size_t n = 0; n < kConv1dNr; ++n) {
             for (size_t kr = 0; kr < kConv1dKr; ++kr) {
@@ -39,26 +40,9 @@ void qu8_conv1d_ukernel_4x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks
         }
       }
       for (size_t n = 0; n < nb; ++n) {
-        c[m * c_row_stride + (n0 + n) * c_col_stride] = requantize_fp32_magic(
-            static_cast<int32_t>(acc[n]), scale[n], params.output_zero_point);
+        c[m * c_row_stride + (n0 + n) * c_col_stride] =
+            requantize_fp32_magic(static_cast<int32_t>(acc[n]), scale[n], params.output_zero_point);
       }
-    }
-    block += conv1d_packed_block_bytes(kc, ks);
-  }
-}
-
-void conv1d_write_bias_scale(size_t nc, size_t kc, size_t ks, const int32_t* bias,
-                             const float* scale, void* packed) {
-  const size_t weight_bytes = ks * conv1d_kc_rounded(kc) * kConv1dNr * sizeof(int16_t);
-  char* block = static_cast<char*>(packed);
-  for (size_t n0 = 0; n0 < nc; n0 += kConv1dNr) {
-    for (size_t n = 0; n < kConv1dNr; ++n) {
-      const bool inside = n0 + n < nc;
-      const int32_t b = inside ? bias[n0 + n] : 0;
-      const float s = inside ? scale[n0 + n] : 1.0f;
-      std::memcpy(block + n * sizeof(int32_t), &b, sizeof b);
-      std::memcpy(block + kConv1dNr * sizeof(int32_t) + weight_bytes + n * sizeof(float), &s,
-                  sizeof s);
     }
     block += conv1d_packed_block_bytes(kc, ks);
   }

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "microkernels/microkernels.h"
-#include "microkernels/wasm_simd.h"
+#include "microkernels/requantization-fp32-wasmsimd.h"
 
 namespace qconv {
 namespace {
@@ -21,33 +21,21 @@ inline void store_channel(uint8_t* c, size_t row_stride, v128_t v01, v128_t v23)
   wasm_v128_store8_lane(c + 3 * row_stride, v23, N + 8);
 }
 
-// fp32 requantization of 4 accumulators: scale, clamp to +-512 (exact: see
-// requantize_fp32_magic), round half to even with the 1.5*2^23 magic number
-// and add the zero point in the integer domain.
-inline v128_t requantize(v128_t acc, v128_t scale, v128_t vmin, v128_t vmax, v128_t vmagic,
-                         v128_t vmagic_less_zp) {
-  v128_t f = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), scale);
-  f = wasm_f32x4_pmin(wasm_f32x4_pmax(f, vmin), vmax);
-  return wasm_i32x4_sub(wasm_f32x4_add(f, vmagic), vmagic_less_zp);
-}
-
 }  // namespace
 
-void qu8_conv1d_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t kc, size_t ks,
-                                              const int16_t* a, size_t a_row_stride,
-                                              size_t a_tap_stride, const void* packed_w,
-                                              uint8_t* c, size_t c_row_stride,
-                                              size_t c_col_stride, const RequantParams& params) {
+void qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                   const int16_t* a, size_t a_row_stride,
+                                                   size_t a_tap_stride, const void* packed_w,
+                                                   uint8_t* c, size_t c_row_stride,
+                                                   size_t c_col_stride,
+                                                   const RequantParams& params) {
   const size_t kc2 = conv1d_kc_rounded(kc);
   // Rows past mr repeat the last row; their results are never stored.
   const char* a0 = reinterpret_cast<const char*>(a);
   const char* a1 = mr > 1 ? a0 + a_row_stride : a0;
   const char* a2 = mr > 2 ? a1 + a_row_stride : a1;
   const char* a3 = mr > 3 ? a2 + a_row_stride : a2;
-  const v128_t vmin = wasm_f32x4_splat(-512.0f);
-  const v128_t vmax = wasm_f32x4_splat(512.0f);
-  const v128_t vmagic = wasm_f32x4_splat(12582912.0f);
-  const v128_t vmagic_less_zp = wasm_i32x4_splat(0x4B400000 - params.output_zero_point);
+  const Fp32Requantization rq(params.output_zero_point);
   const int16_t* w = static_cast<const int16_t*>(packed_w);
 
   for (;;) {
@@ -90,20 +78,13 @@ void qu8_conv1d_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t kc, s
     const v128_t vscale0123 = wasm_v128_load(w);
     const v128_t vscale4567 = wasm_v128_load(w + 8);
     w += 16;
-    // Every value is in [-512 + zp, 512 + zp], inside int16: the signed
-    // narrowing is exact and the unsigned one is the final [0, 255] clamp.
-#define QCONV_REQUANT(acc, vscale) requantize(acc, vscale, vmin, vmax, vmagic, vmagic_less_zp)
-    const v128_t vout01 = wasm_u8x16_narrow_i16x8(
-        wasm_i16x8_narrow_i32x4(QCONV_REQUANT(acc0x0123, vscale0123),
-                                QCONV_REQUANT(acc0x4567, vscale4567)),
-        wasm_i16x8_narrow_i32x4(QCONV_REQUANT(acc1x0123, vscale0123),
-                                QCONV_REQUANT(acc1x4567, vscale4567)));
-    const v128_t vout23 = wasm_u8x16_narrow_i16x8(
-        wasm_i16x8_narrow_i32x4(QCONV_REQUANT(acc2x0123, vscale0123),
-                                QCONV_REQUANT(acc2x4567, vscale4567)),
-        wasm_i16x8_narrow_i32x4(QCONV_REQUANT(acc3x0123, vscale0123),
-                                QCONV_REQUANT(acc3x4567, vscale4567)));
-#undef QCONV_REQUANT
+    // Rows 0 and 1 in vout01, rows 2 and 3 in vout23, 8 channels each.
+    const v128_t vout01 =
+        requantize_fp32_to_u8x16(acc0x0123, vscale0123, acc0x4567, vscale4567, acc1x0123,
+                                 vscale0123, acc1x4567, vscale4567, rq);
+    const v128_t vout23 =
+        requantize_fp32_to_u8x16(acc2x0123, vscale0123, acc2x4567, vscale4567, acc3x0123,
+                                 vscale0123, acc3x4567, vscale4567, rq);
 
     if (mr == 4 && nc >= 8) {
       const size_t cs = c_col_stride;

@@ -6,10 +6,10 @@
 
 namespace qconv {
 
-void qu8_dwconv1d_ukernel_16x1__scalar(size_t n, size_t num_taps, const int16_t* const* rows,
-                                       size_t row_offset, const int16_t* w, int32_t bias,
-                                       float scale, uint8_t* c, size_t c_stride,
-                                       const RequantParams& params) {
+void qu8_dwconv1d_fp32_ukernel_16x1__scalar(size_t n, size_t num_taps, const int16_t* const* rows,
+                                            size_t row_offset, const int16_t* w, int32_t bias,
+                                            float scale, uint8_t* c, size_t c_stride,
+                                            const RequantParams& params) {
   for (size_t j = 0; j < n; ++j) {
     uint32_t acc = static_cast<uint32_t>(bias);  // wraps modulo 2^32, defined
     for (size_t t = 0; t < num_taps; ++t) {

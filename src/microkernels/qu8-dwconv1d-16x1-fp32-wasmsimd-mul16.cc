@@ -3,17 +3,10 @@
 // int32 with i32x4.extmul_{low,high}_i16x8_s. 4 accumulators + 2 inputs + 1
 // weight: few live vectors, no spills.
 #include "microkernels/microkernels.h"
-#include "microkernels/wasm_simd.h"
+#include "microkernels/requantization-fp32-wasmsimd.h"
 
 namespace qconv {
 namespace {
-
-inline v128_t requantize(v128_t acc, v128_t scale, v128_t vmin, v128_t vmax, v128_t vmagic,
-                         v128_t vmagic_less_zp) {
-  v128_t f = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), scale);
-  f = wasm_f32x4_pmin(wasm_f32x4_pmax(f, vmin), vmax);
-  return wasm_i32x4_sub(wasm_f32x4_add(f, vmagic), vmagic_less_zp);
-}
 
 template <int L>
 inline void store_lanes_from(uint8_t* c, size_t stride, v128_t v) {
@@ -23,17 +16,14 @@ inline void store_lanes_from(uint8_t* c, size_t stride, v128_t v) {
 
 }  // namespace
 
-void qu8_dwconv1d_ukernel_16x1__wasmsimd_mul16(size_t n, size_t num_taps,
-                                               const int16_t* const* rows, size_t row_offset,
-                                               const int16_t* w, int32_t bias, float scale,
-                                               uint8_t* c, size_t c_stride,
-                                               const RequantParams& params) {
+void qu8_dwconv1d_fp32_ukernel_16x1__wasmsimd_mul16(size_t n, size_t num_taps,
+                                                    const int16_t* const* rows, size_t row_offset,
+                                                    const int16_t* w, int32_t bias, float scale,
+                                                    uint8_t* c, size_t c_stride,
+                                                    const RequantParams& params) {
   const v128_t vbias = wasm_i32x4_splat(bias);
   const v128_t vscale = wasm_f32x4_splat(scale);
-  const v128_t vmin = wasm_f32x4_splat(-512.0f);
-  const v128_t vmax = wasm_f32x4_splat(512.0f);
-  const v128_t vmagic = wasm_f32x4_splat(12582912.0f);
-  const v128_t vmagic_less_zp = wasm_i32x4_splat(0x4B400000 - params.output_zero_point);
+  const Fp32Requantization rq(params.output_zero_point);
   for (size_t j = 0; j < n; j += 16) {
     v128_t acc0 = vbias, acc1 = vbias, acc2 = vbias, acc3 = vbias;
     for (size_t t = 0; t < num_taps; ++t) {
@@ -46,12 +36,8 @@ void qu8_dwconv1d_ukernel_16x1__wasmsimd_mul16(size_t n, size_t num_taps,
       acc2 = wasm_i32x4_add(acc2, wasm_i32x4_extmul_low_i16x8(vx1, vw));
       acc3 = wasm_i32x4_add(acc3, wasm_i32x4_extmul_high_i16x8(vx1, vw));
     }
-    // In [-512 + zp, 512 + zp]: exact int16 narrowing, then the [0, 255] clamp.
-    const v128_t vout = wasm_u8x16_narrow_i16x8(
-        wasm_i16x8_narrow_i32x4(requantize(acc0, vscale, vmin, vmax, vmagic, vmagic_less_zp),
-                                requantize(acc1, vscale, vmin, vmax, vmagic, vmagic_less_zp)),
-        wasm_i16x8_narrow_i32x4(requantize(acc2, vscale, vmin, vmax, vmagic, vmagic_less_zp),
-                                requantize(acc3, vscale, vmin, vmax, vmagic, vmagic_less_zp)));
+    const v128_t vout =
+        requantize_fp32_to_u8x16(acc0, vscale, acc1, vscale, acc2, vscale, acc3, vscale, rq);
     uint8_t* out = c + j * c_stride;
     if (n - j >= 16) {
       if (c_stride == 1) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "microkernels/microkernels.h"
+#include "packing.h"
 #include "quantization.h"
 
 namespace {
@@ -75,7 +76,7 @@ class Conv1dTester {
     std::vector<int32_t> packed(blocks * conv1d_packed_block_bytes(kc_, ks_) / sizeof(int32_t));
     pack_conv1d_weights(nc_, kc_, ks_, [&](size_t n, size_t t, size_t k) { return w[(n * ks_ + t) * kc_ + k]; },
                         packed.data());
-    conv1d_write_bias_scale(nc_, kc_, ks_, bias.data(), scale.data(), packed.data());
+    pack_conv1d_bias_scale(nc_, kc_, ks_, bias.data(), scale.data(), packed.data());
 
     const size_t c_row = c_row_stride_ ? c_row_stride_ : 1;
     const size_t c_col = c_col_stride_ ? c_col_stride_ : mr_ * c_row;
@@ -192,12 +193,12 @@ TEST(Conv1dKernelTwins, SimdEqualsScalarOnRandomTiles) {
         .values(ranges[pick(0, 3)], ranges[pick(0, 3)])
         .scale_range(1e-5f, i % 3 == 0 ? 10.0f : 1e-2f)
         .seed(static_cast<uint32_t>(i))
-        .test(&qu8_conv1d_ukernel_4x8c2__wasmsimd_dot16, &qu8_conv1d_ukernel_4x8c2__scalar);
+        .test(&qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16, &qu8_conv1d_fp32_ukernel_4x8c2__scalar);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Scalar, Conv1dKernel, ::testing::Values(&qu8_conv1d_ukernel_4x8c2__scalar));
-INSTANTIATE_TEST_SUITE_P(WasmSimdDot16, Conv1dKernel, ::testing::Values(&qu8_conv1d_ukernel_4x8c2__wasmsimd_dot16));
+INSTANTIATE_TEST_SUITE_P(Scalar, Conv1dKernel, ::testing::Values(&qu8_conv1d_fp32_ukernel_4x8c2__scalar));
+INSTANTIATE_TEST_SUITE_P(WasmSimdDot16, Conv1dKernel, ::testing::Values(&qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16));
 
 // ---------------------------------------------------------------------------
 // dwconv1d 16x1
@@ -293,12 +294,12 @@ TEST(Dwconv1dKernelTwins, SimdEqualsScalarOnRandomRuns) {
         .scale(std::uniform_real_distribution<float>(1e-5f, i % 3 == 0 ? 10.0f : 1e-2f)(rng))
         .bias(std::uniform_int_distribution<int32_t>(std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max())(rng))
         .seed(static_cast<uint32_t>(i))
-        .test(&qu8_dwconv1d_ukernel_16x1__wasmsimd_mul16, &qu8_dwconv1d_ukernel_16x1__scalar);
+        .test(&qu8_dwconv1d_fp32_ukernel_16x1__wasmsimd_mul16, &qu8_dwconv1d_fp32_ukernel_16x1__scalar);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Scalar, Dwconv1dKernel, ::testing::Values(&qu8_dwconv1d_ukernel_16x1__scalar));
-INSTANTIATE_TEST_SUITE_P(WasmSimdMul16, Dwconv1dKernel, ::testing::Values(&qu8_dwconv1d_ukernel_16x1__wasmsimd_mul16));
+INSTANTIATE_TEST_SUITE_P(Scalar, Dwconv1dKernel, ::testing::Values(&qu8_dwconv1d_fp32_ukernel_16x1__scalar));
+INSTANTIATE_TEST_SUITE_P(WasmSimdMul16, Dwconv1dKernel, ::testing::Values(&qu8_dwconv1d_fp32_ukernel_16x1__wasmsimd_mul16));
 
 // ---------------------------------------------------------------------------
 // transpose-widen 8x8

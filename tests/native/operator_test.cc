@@ -1058,48 +1058,6 @@ TEST(OperatorState, NewOperatorHasZeroWeightsAndBias) {
 
 }  // namespace
 
-// ---------------------------------------------------------------------------
-// Backend::kXnnpack: the operator routed through XNNPACK's qu8 deconvolution
-// (native builds with Debian's libxnnpack-dev) gives the reference's bytes.
-// The cases stay inside XNNPACK's limits (src/backends/xnnpack_deconvolution.h):
-// per-tensor ConvTranspose1d, power-of-two output scales (so that its
-// (xs*ws)/os equals PyTorch's (ws*xs)*(1/os)), 2^-32 <= rq < 256.
-TEST(OperatorXnnpackBackend, MatchesReferenceThroughTheOperator) {
-  if (!qconv::backend_available(qconv::Backend::kXnnpack)) {
-    GTEST_SKIP() << "this build has no XNNPACK backend (Debian: apt-get install libxnnpack-dev "
-                    "libpthreadpool-dev, then rebuild)";
-  }
-  std::mt19937 rng(777);
-  Coverage cov;
-  int compared = 0, failures = 0;
-  while (compared < 1000 && failures <= 10) {
-    Case c = random_case(rng, &cov);
-    const ConvParams& p = c.params;
-    if (p.kind != OperatorKind::kConvTranspose1d || c.per_channel) continue;
-    c.output_scale = std::exp2(std::round(std::log2(c.output_scale)));
-    const float rq = qconv::requantization_scale(c.weight_scales[0], c.input_scale, c.output_scale);
-    if (!(rq >= 0x1.0p-32f && rq < 256.0f)) continue;
-    int64_t lout = -1;
-    const std::vector<uint8_t> expected = reference_forward(c, &lout, nullptr);
-    const ApiResult got = run_api(c, qconv::Backend::kXnnpack);
-    if (got.status != Status::kOk) {
-      // The one documented XNNPACK limit left: output padding beyond padding + stride.
-      const int64_t a = c.requested_length >= 0 ? c.requested_length - (lout - p.output_padding) : p.output_padding;
-      if (a - p.padding >= p.stride) continue;
-      ADD_FAILURE() << describe_case(c) << ": " << got.stage << " failed: " << got.message;
-      ++failures;
-      continue;
-    }
-    ++compared;
-    if (got.output != expected) {
-      ADD_FAILURE() << describe_case(c) << ": XNNPACK backend differs from the reference";
-      ++failures;
-    }
-  }
-  EXPECT_EQ(failures, 0);
-  EXPECT_EQ(compared, 1000);
-}
-
 // Output blocks through the staging buffer (several blocks, output rows a
 // multiple of 256 bytes apart) and blocks written in place, both kernels.
 TEST(OperatorEdge, OutputBlocksMatchReference) {

@@ -1,5 +1,5 @@
 // Differential test: our ConvTranspose1d (public API of qconv.h) against
-// XNNPACK's qu8 deconvolution (src/backends/xnnpack_deconvolution.h), byte
+// XNNPACK's qu8 deconvolution (tests/native/xnnpack/xnnpack_deconvolution.h), byte
 // for byte, on random per-tensor configurations and a few directed ones.
 //
 // Where the two can be compared exactly (see the backend's header):

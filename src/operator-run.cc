@@ -1,0 +1,330 @@
+// run(): each batch item's input widened to int16 (minus its zero point) in
+// the layout the kernel path reads, then the micro-kernels over output
+// blocks, groups and channel tiles, on one thread or split over the pool's.
+// Everything it reads was planned and sized by reshape; it allocates nothing.
+#include <algorithm>
+#include <cstring>
+
+#include "operator.h"
+#include "quantization.h"
+#include "threadpool.h"
+
+namespace qconv {
+
+namespace {
+
+// Reflect padding (Conv1d): padded row r of an input of length L.
+inline int64_t reflect_row(int64_t r, int64_t pad, int64_t L) {
+  int64_t i = r - pad;
+  if (i < 0) i = -i;  // reflect without repeating the edge
+  if (i >= L) i = 2 * (L - 1) - i;
+  return i;
+}
+
+// conv1d path: input positions [l0, l1) of one batch item to rows of
+// [row][Cin] int16 (ranges of rows: threads never share a cache line but at
+// the range ends).
+void prepare_rows(const Operator* op, const uint8_t* x, int16_t* rows, int64_t l0, int64_t l1) {
+  const ConvParams& p = op->params;
+  const size_t cin = static_cast<size_t>(p.in_channels);
+  op->kernels->transpose_widen(cin, static_cast<size_t>(l1 - l0), x + l0,
+                               static_cast<size_t>(op->shape.length), op->shape.input_zero_point,
+                               rows + (op->plan.pad_before + l0) * p.in_channels, cin);
+}
+
+// conv1d path: the padding rows of one batch item (zeros, or the reflected
+// input positions, read from the input itself so that this can run beside
+// prepare_rows), and the int16 the kernel may read past the last row.
+void prepare_padding_rows(const Operator* op, const uint8_t* x, int16_t* rows) {
+  const ConvParams& p = op->params;
+  const size_t cin = static_cast<size_t>(p.in_channels);
+  const int64_t L = op->shape.length;
+  const bool reflect = p.kind == OperatorKind::kConv1d && p.padding_mode == PaddingMode::kReflect;
+  for (int64_t r = 0; r < op->shape.padded_rows; ++r) {
+    if (r == op->plan.pad_before) r += L;
+    if (r >= op->shape.padded_rows) break;
+    int16_t* row = rows + r * p.in_channels;
+    if (reflect) {
+      op->kernels->transpose_widen(cin, 1, x + reflect_row(r, op->plan.pad_before, L),
+                                   static_cast<size_t>(L), op->shape.input_zero_point, row, cin);
+    } else {
+      std::memset(row, 0, cin * sizeof(int16_t));
+    }
+  }
+  // Times a zero weight.
+  std::memset(rows + op->shape.padded_rows * p.in_channels, 0, kConv1dKr * 8 * sizeof(int16_t));
+}
+
+// dwconv1d path: input channels [c0, c1) of one batch item to
+// [Cin][sub-row][row_length] int16.
+void prepare_channel_rows(const Operator* op, const uint8_t* x, int16_t* rows, int64_t c0,
+                          int64_t c1) {
+  const ConvParams& p = op->params;
+  const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
+  const bool reflect = !transposed && p.padding_mode == PaddingMode::kReflect;
+  const int64_t L = op->shape.length, before = op->plan.pad_before, padded = op->shape.padded_rows;
+  const int64_t sub_rows = transposed ? 1 : std::min(p.stride, padded);
+  const int64_t row_length = op->shape.row_length;
+  const int32_t zp = op->shape.input_zero_point;
+  for (int64_t c = c0; c < c1; ++c) {
+    const uint8_t* src = x + c * L;
+    int16_t* dst = rows + c * sub_rows * row_length;
+    if (sub_rows == 1) {
+      std::memset(dst, 0, static_cast<size_t>(before) * sizeof(int16_t));
+      for (int64_t i = 0; i < L; ++i) dst[before + i] = static_cast<int16_t>(src[i] - zp);
+      std::memset(dst + before + L, 0,
+                  static_cast<size_t>(row_length - before - L) * sizeof(int16_t));
+      if (reflect) {
+        for (int64_t r = 0; r < padded; ++r) {
+          if (r < before || r >= before + L) {
+            dst[r] = static_cast<int16_t>(src[reflect_row(r, before, L)] - zp);
+          }
+        }
+      }
+      continue;
+    }
+    std::memset(dst, 0, static_cast<size_t>(sub_rows * row_length) * sizeof(int16_t));
+    for (int64_t r = 0; r < padded; ++r) {
+      int16_t v = 0;
+      if (r >= before && r < before + L) {
+        v = static_cast<int16_t>(src[r - before] - zp);
+      } else if (reflect) {
+        v = static_cast<int16_t>(src[reflect_row(r, before, L)] - zp);
+      }
+      dst[(r % sub_rows) * row_length + r / sub_rows] = v;
+    }
+  }
+}
+
+// dwconv1d path: output channels [co0, co1) of one batch item, all phases,
+// each output row finished while it is in cache. rows_offset selects the
+// copy of input_rows (the row table points into copy 0).
+void dwconv_channels(const Operator* op, size_t rows_offset, uint8_t* out_n, int64_t co0,
+                     int64_t co1) {
+  const ConvParams& p = op->params;
+  const int64_t cin_g = op->plan.in_per_group, cout_g = op->plan.out_per_group,
+                lout = op->shape.output_length;
+  const size_t out_step =
+      static_cast<size_t>(p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1);
+  const RequantParams rq = {op->out_zero_point};
+  PhaseWalk walk(op);
+  for (int64_t co = co0; co < co1; ++co) {
+    const int64_t g = co / cout_g;
+    // Outputs no tap reaches hold the requantized bias; the kernels then
+    // overwrite the others while the row is in cache.
+    if (op->shape.has_bias_only_outputs) {
+      std::memset(out_n + co * lout, op->requant.bias_only_output[co], static_cast<size_t>(lout));
+    }
+    // The row table points at group 0's input channels.
+    const size_t group_offset =
+        rows_offset + static_cast<size_t>(g * cin_g * op->shape.row_length * op->shape.sub_rows);
+    for (size_t i = 0; i < op->plan.num_phases; ++i) {
+      const Phase& ph = walk.at(i);
+      if (ph.count == 0) continue;
+      const size_t taps_per_channel = static_cast<size_t>(cin_g) * ph.num_taps;
+      op->kernels->dwconv1d(
+          static_cast<size_t>(ph.count), taps_per_channel,
+          op->scratch.row_table.data() + ph.dw_rows_offset, group_offset,
+          op->weights.dw_packed.data() + ph.dw_weight_offset + co * taps_per_channel,
+          op->requant.bias[co], op->requant.scales[co], out_n + co * lout + ph.out_first, out_step,
+          rq);
+    }
+  }
+}
+
+int64_t num_j_blocks(const Operator* op) {
+  // At least one: with no output reached by a tap, block 0 writes the bias.
+  return std::max<int64_t>(
+      1, (op->shape.j_end - op->shape.j_begin + op->shape.j_block - 1) / op->shape.j_block);
+}
+
+// conv1d path: block jb of j (output j*stride + residue - padding of every
+// phase, so that the phases fill one stretch of output before the next) for
+// the output channels [ch0, ch1) of group g (ch0 a multiple of kConv1dNr).
+// staging: this thread's staging area (used when staging_stride != 0).
+void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8_t* staging,
+                  int64_t jb, int64_t g, int64_t ch0, int64_t ch1) {
+  const ConvParams& p = op->params;
+  const int64_t cin = p.in_channels, cin_g = op->plan.in_per_group, cout_g = op->plan.out_per_group;
+  const int64_t lout = op->shape.output_length;
+  const int64_t out_step = p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1;
+  const RequantParams rq = {op->out_zero_point};
+  const int64_t j0 = op->shape.j_begin + jb * op->shape.j_block;
+  const int64_t j1 = j0 + op->shape.j_block;
+  PhaseWalk walk(op);
+  // The block's outputs: [o_first, o_last] (every phase with taps fills its
+  // positions in between).
+  int64_t o_first = lout, o_last = -1;
+  for (size_t i = 0; i < op->plan.num_phases; ++i) {
+    const Phase& ph = walk.at(i);
+    const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
+    const int64_t u_end = std::min<int64_t>(ph.count, j1 - ph.j_first);
+    if (u_begin >= u_end) continue;
+    o_first = std::min(o_first, ph.out_first + u_begin * out_step);
+    o_last = std::max(o_last, ph.out_first + (u_end - 1) * out_step);
+  }
+  const size_t staging_stride = op->shape.staging_stride;
+  const int64_t first_channel = g * cout_g + ch0;
+  const size_t nc = static_cast<size_t>(ch1 - ch0);
+  if (op->shape.has_bias_only_outputs) {
+    // Outputs no tap reaches (ConvTranspose1d) hold the requantized bias.
+    // The blocks partition the output (block jb owns [lo, hi): the outputs of
+    // its j, from 0 for the first block, to Lout for the last), and each
+    // writes the bias over all it owns before its kernels overwrite the
+    // outputs taps reach: no other work item writes these bytes, whichever
+    // thread runs it, and the staging copy below (whole rows o_first..o_last)
+    // carries the bias, not stale bytes, between the phases' outputs.
+    const int64_t lo = jb == 0 ? 0 : j0 * p.stride - p.padding;
+    const int64_t hi = jb == num_j_blocks(op) - 1 ? lout : j1 * p.stride - p.padding;
+    const bool staged = staging_stride != 0 && o_first <= o_last;
+    for (int64_t co = first_channel; co < first_channel + static_cast<int64_t>(nc); ++co) {
+      const uint8_t bias = op->requant.bias_only_output[co];
+      uint8_t* row = out_n + co * lout;
+      if (staged) {
+        std::memset(row + lo, bias, static_cast<size_t>(o_first - lo));
+        std::memset(staging + co * staging_stride, bias, static_cast<size_t>(o_last - o_first + 1));
+        std::memset(row + o_last + 1, bias, static_cast<size_t>(hi - o_last - 1));
+      } else {
+        std::memset(row + lo, bias, static_cast<size_t>(hi - lo));
+      }
+    }
+  }
+  if (o_first > o_last) return;
+  const size_t a_row_stride =
+      static_cast<size_t>(out_step == 1 ? p.stride * cin : cin) * sizeof(int16_t);
+  uint8_t* block_out = staging_stride != 0 ? staging - o_first : out_n;
+  const size_t c_col_stride = staging_stride != 0 ? staging_stride : static_cast<size_t>(lout);
+  for (size_t i = 0; i < op->plan.num_phases; ++i) {
+    const Phase& ph = walk.at(i);
+    const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
+    const int64_t u_end = std::min<int64_t>(ph.count, j1 - ph.j_first);
+    if (u_begin >= u_end) continue;
+    const size_t a_tap_stride = static_cast<size_t>(ph.tap_row_step * cin) * sizeof(int16_t);
+    const size_t block_words = conv1d_packed_block_bytes(ph.kc, ph.ks) / sizeof(int32_t);
+    const int32_t* w = op->weights.packed.data() + ph.packed_offset + g * ph.packed_group_stride +
+                       static_cast<size_t>(ch0) / kConv1dNr * block_words;
+    const char* a = reinterpret_cast<const char*>(rows + ph.row_first * cin + g * cin_g);
+    uint8_t* c = block_out + first_channel * c_col_stride + ph.out_first;
+    const int64_t tile_rows = static_cast<int64_t>(op->kernels->conv1d_mr);
+    for (int64_t u = u_begin; u < u_end; u += tile_rows) {
+      const size_t mr = static_cast<size_t>(std::min<int64_t>(tile_rows, u_end - u));
+      op->kernels->conv1d(mr, nc, ph.kc, ph.ks,
+                          reinterpret_cast<const int16_t*>(a + u * a_row_stride), a_row_stride,
+                          a_tap_stride, w, c + u * out_step, static_cast<size_t>(out_step),
+                          c_col_stride, rq);
+    }
+  }
+  if (staging_stride != 0) {
+    const size_t len = static_cast<size_t>(o_last - o_first + 1);
+    for (int64_t co = first_channel; co < first_channel + static_cast<int64_t>(nc); ++co) {
+      std::memcpy(out_n + co * lout + o_first, staging + co * staging_stride, len);
+    }
+  }
+}
+
+uint8_t* staging_of(Operator* op, size_t thread) {
+  return op->shape.staging_stride == 0
+             ? nullptr
+             : op->scratch.staging.data() +
+                   thread * op->shape.staging_stride * static_cast<size_t>(op->params.out_channels);
+}
+
+// One whole batch item on one thread, with that thread's scratch copy.
+void run_batch_item(Operator* op, size_t thread, int64_t n) {
+  const ConvParams& p = op->params;
+  const int64_t cin = p.in_channels, cout = p.out_channels;
+  const uint8_t* x = op->input + n * cin * op->shape.length;
+  uint8_t* out_n = op->output + n * cout * op->shape.output_length;
+  const size_t rows_offset = op->shape.batch_parallel ? thread * op->shape.rows_stride : 0;
+  int16_t* rows = op->scratch.input_rows.data() + rows_offset;
+  if (op->plan.channel_major) {
+    prepare_channel_rows(op, x, rows, 0, cin);
+    dwconv_channels(op, rows_offset, out_n, 0, cout);
+  } else {
+    prepare_rows(op, x, rows, 0, op->shape.length);
+    prepare_padding_rows(op, x, rows);
+    uint8_t* staging = staging_of(op, thread);
+    const int64_t j_blocks = num_j_blocks(op);
+    for (int64_t jb = 0; jb < j_blocks; ++jb) {
+      for (int64_t g = 0; g < p.groups; ++g) {
+        conv1d_block(op, rows, out_n, staging, jb, g, 0, op->plan.out_per_group);
+      }
+    }
+  }
+}
+
+// One batch item shared by the threads: the input preparation split over
+// input positions (conv1d path) or channels (dwconv1d path), plus one item
+// for the padding rows (conv1d path); then the tiles split over output
+// blocks, groups and channel chunks (conv1d path) or channel chunks
+// (dwconv1d path). A tile writes every output byte it owns, the bias-only
+// ones included (see conv1d_block), so no step writes another's bytes.
+void run_batch_item_shared(Operator* op, int64_t n) {
+  const ConvParams& p = op->params;
+  const int64_t cin = p.in_channels, cout = p.out_channels;
+  const uint8_t* x = op->input + n * cin * op->shape.length;
+  uint8_t* out_n = op->output + n * cout * op->shape.output_length;
+  int16_t* rows = op->scratch.input_rows.data();
+  const int64_t extent = op->plan.channel_major ? cin : op->shape.length;
+  const int64_t prepare_items = (extent + op->shape.prepare_chunk - 1) / op->shape.prepare_chunk;
+  auto prepare = [&](size_t, size_t item) {
+    if (static_cast<int64_t>(item) == prepare_items) {
+      prepare_padding_rows(op, x, rows);
+      return;
+    }
+    const int64_t i0 = static_cast<int64_t>(item) * op->shape.prepare_chunk;
+    const int64_t i1 = std::min(extent, i0 + op->shape.prepare_chunk);
+    if (op->plan.channel_major) {
+      prepare_channel_rows(op, x, rows, i0, i1);
+    } else {
+      prepare_rows(op, x, rows, i0, i1);
+    }
+  };
+  parallel_for(static_cast<size_t>(prepare_items + (op->plan.channel_major ? 0 : 1)), prepare,
+               op->shape.threads);
+  if (op->plan.channel_major) {
+    const int64_t chunk = op->shape.channel_chunk;
+    auto compute = [&](size_t, size_t item) {
+      const int64_t co0 = static_cast<int64_t>(item) * chunk;
+      dwconv_channels(op, 0, out_n, co0, std::min(cout, co0 + chunk));
+    };
+    parallel_for(static_cast<size_t>((cout + chunk - 1) / chunk), compute, op->shape.threads);
+  } else {
+    const int64_t chunk = op->shape.channel_chunk, cout_g = op->plan.out_per_group;
+    const int64_t chunks = (cout_g + chunk - 1) / chunk;
+    auto compute = [&](size_t thread, size_t item) {
+      const int64_t q = static_cast<int64_t>(item) % chunks;
+      const int64_t g = static_cast<int64_t>(item) / chunks % p.groups;
+      const int64_t jb = static_cast<int64_t>(item) / chunks / p.groups;
+      conv1d_block(op, rows, out_n, staging_of(op, thread), jb, g, q * chunk,
+                   std::min(cout_g, (q + 1) * chunk));
+    };
+    parallel_for(static_cast<size_t>(num_j_blocks(op) * p.groups * chunks), compute,
+                 op->shape.threads);
+  }
+}
+
+}  // namespace
+
+void run_plan(Operator* op) {
+  const ShapePlan& s = op->shape;
+  if (s.has_bias_only_outputs) {
+    // The output zero point may have changed since the reshape.
+    for (int64_t co = 0; co < op->params.out_channels; ++co) {
+      op->requant.bias_only_output[co] =
+          requantize_fp32_magic(op->requant.bias[co], op->requant.scales[co], op->out_zero_point);
+    }
+  }
+  if (s.threads <= 1) {
+    for (int64_t n = 0; n < s.batch; ++n) run_batch_item(op, 0, n);
+  } else if (s.batch_parallel) {
+    auto item = [op](size_t thread, size_t n) {
+      run_batch_item(op, thread, static_cast<int64_t>(n));
+    };
+    parallel_for(static_cast<size_t>(s.batch), item, s.threads);
+  } else {
+    for (int64_t n = 0; n < s.batch; ++n) run_batch_item_shared(op, n);
+  }
+}
+
+}  // namespace qconv

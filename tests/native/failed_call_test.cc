@@ -1,0 +1,297 @@
+// A failed call leaves the operator as it was (qconv.h): after any refused
+// reshape, setup, set_weights or set_output_quantization the last plan
+// still runs and gives the same bytes, without a new reshape. Allocation
+// failures are injected one allocation after another (heap.h), so every
+// failure path of a growing reshape, set_weights and create is walked.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "heap.h"
+#include "qconv/qconv.h"
+#include "reference.h"
+
+namespace {
+
+using qconv::ConvParams;
+using qconv::Error;
+using qconv::InputDesc;
+using qconv::Operator;
+using qconv::OperatorKind;
+using qconv::Status;
+using qconv_test::Case;
+using qconv_test::describe_case;
+using qconv_test::reference_forward;
+
+// A case of the given module with seeded random weights, bias, qparams and input.
+Case make_case(const ConvParams& params, int64_t batch, int64_t length, std::mt19937& rng) {
+  Case c;
+  c.params = params;
+  c.weight.resize(static_cast<size_t>(qconv_test::weight_count(params)));
+  for (auto& w : c.weight) w = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
+  c.per_channel = true;
+  for (int64_t co = 0; co < params.out_channels; ++co) {
+    c.weight_scales.push_back(std::uniform_real_distribution<double>(0.002, 0.02)(rng));
+    c.weight_zero_points.push_back(std::uniform_int_distribution<int>(-5, 5)(rng));
+  }
+  c.has_bias = true;
+  c.bias.resize(static_cast<size_t>(params.out_channels));
+  for (auto& b : c.bias) b = std::uniform_real_distribution<float>(-2.0f, 2.0f)(rng);
+  c.output_scale = 0.05;
+  c.output_zero_point = 120;
+  c.input_scale = 0.02;
+  c.input_zero_point = 130;
+  c.batch = batch;
+  c.length = length;
+  c.input.resize(static_cast<size_t>(batch * params.in_channels * length));
+  for (auto& x : c.input) x = static_cast<uint8_t>(rng());
+  return c;
+}
+
+ConvParams module(OperatorKind kind, int64_t cin, int64_t cout, int64_t k, int64_t stride,
+                  int64_t padding, int64_t groups, qconv::PaddingMode mode = qconv::PaddingMode::kZeros) {
+  ConvParams p;
+  p.kind = kind;
+  p.in_channels = cin;
+  p.out_channels = cout;
+  p.kernel_size = k;
+  p.stride = stride;
+  p.padding = padding;
+  p.groups = groups;
+  p.padding_mode = mode;
+  return p;
+}
+
+// The modules: both kernel paths, both operators.
+std::vector<ConvParams> modules() {
+  using qconv::PaddingMode;
+  return {
+      module(OperatorKind::kConvTranspose1d, 16, 16, 4, 2, 1, 1),   // conv1d tile
+      module(OperatorKind::kConvTranspose1d, 8, 8, 16, 8, 4, 8),    // depthwise upsampler
+      module(OperatorKind::kConv1d, 12, 24, 3, 2, 1, 1),            // conv1d tile
+      module(OperatorKind::kConv1d, 4, 4, 3, 1, 1, 4, PaddingMode::kReflect),  // depthwise
+  };
+}
+
+InputDesc input_of(const Case& c) {
+  InputDesc in;
+  in.batch = c.batch;
+  in.channels = c.params.in_channels;
+  in.length = c.length;
+  in.scale = c.input_scale;
+  in.zero_point = c.input_zero_point;
+  return in;
+}
+
+// An operator with a case's weights and output quantization.
+Operator* create_for(const Case& c) {
+  Error error;
+  Operator* op = nullptr;
+  EXPECT_EQ(qconv::create_operator(c.params, &op, &error), Status::kOk) << error.message;
+  EXPECT_EQ(qconv::set_weights(op, qconv_test::weight_desc(c), c.bias.data(), c.bias.size(), &error),
+            Status::kOk)
+      << error.message;
+  EXPECT_EQ(qconv::set_output_quantization(op, c.output_scale, c.output_zero_point, &error),
+            Status::kOk);
+  return op;
+}
+
+// run() again on the buffers bound last (output refilled so that stale
+// bytes would show).
+std::vector<uint8_t> run_bound(Operator* op, std::vector<uint8_t>* output) {
+  std::fill(output->begin(), output->end(), 0xA5);
+  EXPECT_EQ(qconv::run(op), Status::kOk);
+  return *output;
+}
+
+// Values a caller may pass that reshape must refuse.
+std::vector<std::pair<const char*, InputDesc>> refused_inputs(const Case& c) {
+  std::vector<std::pair<const char*, InputDesc>> refused;
+  auto with = [&](const char* what, auto change) {
+    InputDesc in = input_of(c);
+    change(in);
+    refused.emplace_back(what, in);
+  };
+  with("channels", [](InputDesc& in) { ++in.channels; });
+  with("batch -1", [](InputDesc& in) { in.batch = -1; });
+  with("length 0", [](InputDesc& in) { in.length = 0; });
+  with("scale -1", [](InputDesc& in) { in.scale = -1; });
+  with("scale NaN", [](InputDesc& in) { in.scale = std::nan(""); });
+  with("zeroPoint 256", [](InputDesc& in) { in.zero_point = 256; });
+  with("zeroPoint 1.5", [](InputDesc& in) { in.zero_point = 1.5; });
+  // Passes the input checks; the bias scale (weight scale * 1e-37) is subnormal.
+  with("requantization", [](InputDesc& in) { in.scale = 1e-37; });
+  // Beyond 2 GiB of input.
+  with("too large", [](InputDesc& in) { in.batch = int64_t{1} << 40; });
+  return refused;
+}
+
+class FailedCalls : public ::testing::TestWithParam<size_t> {
+ protected:
+  void SetUp() override {
+    threads_ = GetParam();
+    if (threads_ > 1 && !qconv::threads_supported()) GTEST_SKIP() << "no thread support";
+    Error error;
+    ASSERT_EQ(qconv::set_num_threads(threads_, &error), Status::kOk) << error.message;
+    qconv::set_min_parallel_work(0);  // split even these small runs
+  }
+  void TearDown() override {
+    qconv::fail_allocations_after(-1);
+    Error error;
+    qconv::set_num_threads(1, &error);
+    qconv::set_min_parallel_work(uint64_t{1} << 20);
+  }
+  size_t threads_ = 1;
+};
+
+TEST_P(FailedCalls, RefusedReshapeLeavesTheLastPlanRunnable) {
+  std::mt19937 rng(2026);
+  for (const ConvParams& params : modules()) {
+    const Case a = make_case(params, 2, 40, rng);
+    SCOPED_TRACE(describe_case(a));
+    const std::vector<uint8_t> expected = reference_forward(a);
+    Operator* op = create_for(a);
+    Error error;
+    int64_t lout = 0;
+    ASSERT_EQ(qconv::reshape(op, input_of(a), -1, &lout, &error), Status::kOk) << error.message;
+    std::vector<uint8_t> output(expected.size());
+    ASSERT_EQ(qconv::setup(op, a.input.data(), output.data()), Status::kOk);
+    ASSERT_EQ(run_bound(op, &output), expected);
+
+    for (const auto& [what, in] : refused_inputs(a)) {
+      error.message.clear();
+      int64_t refused_lout = -7;
+      EXPECT_NE(qconv::reshape(op, in, -1, &refused_lout, &error), Status::kOk) << what;
+      EXPECT_FALSE(error.message.empty()) << what;
+      EXPECT_EQ(refused_lout, -7) << what << ": the output length was written";
+      EXPECT_EQ(run_bound(op, &output), expected) << what << ": run() after the refusal";
+      ASSERT_EQ(qconv::setup(op, a.input.data(), output.data()), Status::kOk) << what;
+      EXPECT_EQ(run_bound(op, &output), expected) << what << ": setup() + run() after the refusal";
+    }
+    if (params.kind == OperatorKind::kConvTranspose1d) {
+      EXPECT_NE(qconv::reshape(op, input_of(a), lout + params.stride, &lout, &error), Status::kOk);
+      EXPECT_EQ(run_bound(op, &output), expected) << "after a refused outputSize";
+    } else {
+      EXPECT_NE(qconv::reshape(op, input_of(a), lout, &lout, &error), Status::kOk);
+      EXPECT_EQ(run_bound(op, &output), expected) << "after an outputSize given to Conv1d";
+    }
+    qconv::delete_operator(op);
+  }
+}
+
+// A larger shape fails at its first, second, ... allocation until it fits;
+// after each failure the last plan runs unchanged, and the shape that
+// finally fits gives the reference's bytes.
+TEST_P(FailedCalls, ReshapeThatRunsOutOfMemoryLeavesTheLastPlanRunnable) {
+  std::mt19937 rng(11);
+  for (const ConvParams& params : modules()) {
+    const Case a = make_case(params, 2, 40, rng);
+    Case b = a;
+    b.batch = 4;
+    b.length = 700;  // 256-multiple outputs for the stride-2 upsampler: staging too
+    b.input.resize(static_cast<size_t>(b.batch * params.in_channels * b.length));
+    for (auto& x : b.input) x = static_cast<uint8_t>(rng());
+    SCOPED_TRACE(describe_case(b));
+    const std::vector<uint8_t> expected_a = reference_forward(a);
+    const std::vector<uint8_t> expected_b = reference_forward(b);
+    Operator* op = create_for(a);
+    Error error;
+    int64_t lout = 0;
+    ASSERT_EQ(qconv::reshape(op, input_of(a), -1, &lout, &error), Status::kOk);
+    std::vector<uint8_t> output_a(expected_a.size());
+    ASSERT_EQ(qconv::setup(op, a.input.data(), output_a.data()), Status::kOk);
+    ASSERT_EQ(run_bound(op, &output_a), expected_a);
+
+    int failures = 0;
+    for (int64_t allowed = 0;; ++allowed) {
+      ASSERT_LT(allowed, 10) << "reshape kept failing";
+      qconv::fail_allocations_after(allowed);
+      const Status status = qconv::reshape(op, input_of(b), -1, &lout, &error);
+      qconv::fail_allocations_after(-1);
+      if (status == Status::kOk) break;
+      ++failures;
+      EXPECT_EQ(status, Status::kOutOfMemory);
+      EXPECT_NE(error.message.find("out of memory"), std::string::npos) << error.message;
+      EXPECT_EQ(run_bound(op, &output_a), expected_a) << "after failing at allocation " << allowed;
+    }
+    EXPECT_GE(failures, 1) << "the larger shape allocated nothing";
+    std::vector<uint8_t> output_b(expected_b.size());
+    ASSERT_EQ(qconv::setup(op, b.input.data(), output_b.data()), Status::kOk);
+    EXPECT_EQ(run_bound(op, &output_b), expected_b);
+    qconv::delete_operator(op);
+  }
+}
+
+TEST_P(FailedCalls, RefusedSetupSetWeightsAndOutputQuantizationChangeNothing) {
+  std::mt19937 rng(5);
+  for (const ConvParams& params : modules()) {
+    const Case a = make_case(params, 2, 40, rng);
+    SCOPED_TRACE(describe_case(a));
+    const std::vector<uint8_t> expected = reference_forward(a);
+    Operator* op = create_for(a);
+    Error error;
+    int64_t lout = 0;
+    ASSERT_EQ(qconv::reshape(op, input_of(a), -1, &lout, &error), Status::kOk);
+    std::vector<uint8_t> output(expected.size());
+    ASSERT_EQ(qconv::setup(op, a.input.data(), output.data()), Status::kOk);
+
+    EXPECT_EQ(qconv::setup(op, nullptr, output.data()), Status::kInvalidArgument);
+    EXPECT_EQ(qconv::setup(op, a.input.data(), nullptr), Status::kInvalidArgument);
+    EXPECT_EQ(run_bound(op, &output), expected) << "after a refused setup";
+
+    qconv::WeightDesc short_weight = qconv_test::weight_desc(a);
+    --short_weight.size;
+    EXPECT_EQ(qconv::set_weights(op, short_weight, a.bias.data(), a.bias.size(), &error),
+              Status::kInvalidArgument);
+    qconv::WeightDesc bad_scale = qconv_test::weight_desc(a);
+    std::vector<double> scales = a.weight_scales;
+    scales.back() = -1;
+    bad_scale.scales = scales.data();
+    EXPECT_EQ(qconv::set_weights(op, bad_scale, a.bias.data(), a.bias.size(), &error),
+              Status::kInvalidArgument);
+    for (int64_t allowed = 0; allowed < 4; ++allowed) {
+      qconv::fail_allocations_after(allowed);
+      EXPECT_EQ(qconv::set_weights(op, qconv_test::weight_desc(a), a.bias.data(), a.bias.size(), &error),
+                Status::kOutOfMemory)
+          << "allowed " << allowed;
+      qconv::fail_allocations_after(-1);
+    }
+    EXPECT_EQ(qconv::set_output_quantization(op, 0, 3, &error), Status::kInvalidArgument);
+    EXPECT_EQ(qconv::set_output_quantization(op, 0.5, 256, &error), Status::kInvalidArgument);
+    EXPECT_EQ(run_bound(op, &output), expected) << "after refused weights and quantization";
+    qconv::delete_operator(op);
+  }
+}
+
+// create_operator failing at each of its allocations returns no operator
+// (ASan and LeakSanitizer check that nothing leaks).
+TEST_P(FailedCalls, CreateThatRunsOutOfMemoryReturnsNothing) {
+  for (const ConvParams& params : modules()) {
+    for (int64_t allowed = 0;; ++allowed) {
+      ASSERT_LT(allowed, 20);
+      Operator* op = reinterpret_cast<Operator*>(&allowed);
+      Error error;
+      qconv::fail_allocations_after(allowed);
+      const Status status = qconv::create_operator(params, &op, &error);
+      qconv::fail_allocations_after(-1);
+      if (status == Status::kOk) {
+        ASSERT_NE(op, nullptr);
+        qconv::delete_operator(op);
+        EXPECT_GE(allowed, 1);
+        break;
+      }
+      EXPECT_EQ(status, Status::kOutOfMemory);
+      EXPECT_EQ(op, nullptr);
+      EXPECT_NE(error.message.find("out of memory"), std::string::npos) << error.message;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, FailedCalls, ::testing::Values(size_t{1}, size_t{2}),
+                         [](const ::testing::TestParamInfo<size_t>& info) {
+                           return std::to_string(info.param) + "Thread" + (info.param > 1 ? "s" : "");
+                         });
+
+}  // namespace
