@@ -18,7 +18,7 @@
 //
 // Used by tests/js/api-fuzz.test.js (npm test: 200,000 calls, fixed seed)
 // and by `npm run fuzz` (node fuzz/js-api-fuzz.cjs <seconds> [seed]).
-const { referenceForward } = require('../tests/js/reference');
+const { referenceForward, outputLength } = require('../tests/js/reference');
 const { randomCase } = require('../tests/js/random-suite');
 const { loadGoldenCases, runGoldenCase, expectedOf } = require('../tests/js/golden-cases');
 const { mulberry32 } = require('../tools/mulberry32.cjs');
@@ -55,7 +55,7 @@ function runApiFuzz(q, { seed = 1, calls = 200000, seconds = Infinity, resetEver
   function newEntry() {
     const c = randomCase(rand);
     if (c.outputLength !== undefined) {  // keep an outputSize only where it is valid
-      const min = (c.L - 1) * c.stride - 2 * c.padding + c.dilation * (c.K - 1) + 1;
+      const min = outputLength({ ...c, outputPadding: 0, outputLength: undefined });  // outputSize's smallest
       if (c.outputLength < Math.max(1, min) || c.outputLength > min + c.stride - 1) delete c.outputLength;
     }
     const m = c.kind === 'ConvTranspose1d'

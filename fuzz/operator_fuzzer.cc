@@ -2,7 +2,8 @@
 // (any values, including absurd ones) and, when a configuration is valid, the
 // forward pass through the SIMD128 kernels (natively via SIMDe) and their
 // scalar twins, which must agree byte for byte with each other and with the
-// naive reference of tests/native/reference.h. Built with ASan and UBSan.
+// naive reference of tests/native/reference.h (run through the native tests'
+// harness, tests/native/harness.h). Built with ASan and UBSan.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cmath>
@@ -12,17 +13,10 @@
 #include <limits>
 #include <vector>
 
-#include "qconv/qconv.h"
-#include "reference.h"
+#include "harness.h"
 
+namespace qconv_test {
 namespace {
-
-using qconv::Backend;
-using qconv::ConvParams;
-using qconv::OperatorKind;
-using qconv::PaddingMode;
-using qconv::Status;
-using qconv_test::Case;
 
 // Sizes that keep one execution fast; larger valid ones are skipped, not run.
 constexpr uint64_t kMaxWeightElements = 1 << 16;
@@ -68,31 +62,20 @@ uint64_t mul_sat(uint64_t a, uint64_t b) {
   return a != 0 && b > std::numeric_limits<uint64_t>::max() / a ? std::numeric_limits<uint64_t>::max() : a * b;
 }
 
-std::vector<uint8_t> forward(const Case& c, qconv::Operator* op, Backend backend, Status* status) {
-  qconv::Error error;
-  *status = qconv::set_backend(op, backend, &error);
-  check(*status == Status::kOk, "set_backend failed");
-  qconv::InputDesc in;
-  in.batch = c.batch;
-  in.channels = c.params.in_channels;
-  in.length = c.length;
-  in.scale = c.input_scale;
-  in.zero_point = c.input_zero_point;
-  int64_t lout = -1;
-  *status = qconv::reshape(op, in, c.requested_length, &lout, &error);
-  check_error(*status, error);
-  if (*status != Status::kOk) return {};
-  std::vector<uint8_t> out(static_cast<size_t>(c.batch * c.params.out_channels * lout) + 1, 0xA5);
-  check(qconv::setup(op, c.input.data(), out.data()) == Status::kOk, "setup failed after reshape");
-  check(qconv::run(op) == Status::kOk, "run failed after setup");
-  check(out.back() == 0xA5, "run wrote past the output");
-  out.pop_back();
-  return out;
+// One forward on op: only reshape may refuse (and must say why); setup and
+// run must then succeed, and run must not write past the output.
+ApiResult checked_forward(const Case& c, qconv::Operator* op, Backend backend) {
+  ApiResult r;
+  if (!forward(op, c, backend, &r)) {
+    check(r.stage == "reshape", (r.stage + " failed: " + r.message).c_str());
+    Error error;
+    error.message = r.message;
+    check_error(r.status, error);
+  }
+  return r;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+int fuzz_one(const uint8_t* data, size_t size) {
   FuzzedDataProvider fdp(data, size);
   Case c;
   ConvParams& p = c.params;
@@ -132,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (elements > kMaxWeightElements && elements <= (qconv::kMaxBytes / 3)) return 0;
 
   qconv::Operator* op = nullptr;
-  qconv::Error error;
+  Error error;
   Status status = qconv::create_operator(p, &op, &error);
   check_error(status, error);
   if (status != Status::kOk) {
@@ -156,8 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       c.bias.push_back(kind == 0 ? NAN : kind == 1 ? 3e38f : fdp.ConsumeFloatingPointInRange<float>(-1e4f, 1e4f));
     }
   }
-  status = qconv::set_weights(op, qconv_test::weight_desc(c), c.has_bias ? c.bias.data() : nullptr,
-                              c.bias.size(), &error);
+  status = set_case_weights(op, c, &error);
   check_error(status, error);
   if (status != Status::kOk) {
     qconv::delete_operator(op);
@@ -200,17 +182,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   c.input.resize(static_cast<size_t>(in_elements));
   for (auto& x : c.input) x = fdp.ConsumeIntegral<uint8_t>();
 
-  Status simd_status, scalar_status;
-  const std::vector<uint8_t> simd = forward(c, op, Backend::kDefault, &simd_status);
-  const std::vector<uint8_t> scalar = forward(c, op, Backend::kScalar, &scalar_status);
-  check(simd_status == scalar_status, "SIMD and scalar kernels disagree on validity");
-  if (simd_status == Status::kOk) {
-    check(simd == scalar, "SIMD and scalar kernels give different bytes");
+  const ApiResult simd = checked_forward(c, op, Backend::kDefault);
+  const ApiResult scalar = checked_forward(c, op, Backend::kScalar);
+  check(simd.status == scalar.status, "SIMD and scalar kernels disagree on validity");
+  if (simd.status == Status::kOk) {
+    check(simd.output == scalar.output, "SIMD and scalar kernels give different bytes");
     int64_t ref_lout = -1;
-    const std::vector<uint8_t> expected = qconv_test::reference_forward(c, &ref_lout, nullptr);
+    const std::vector<uint8_t> expected = reference_forward(c, &ref_lout, nullptr);
     check(ref_lout == lout, "output length differs from the reference");
-    check(simd == expected, "output differs from the naive reference");
+    check(simd.output == expected, "output differs from the naive reference");
   }
   qconv::delete_operator(op);
   return 0;
+}
+
+}  // namespace
+}  // namespace qconv_test
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return qconv_test::fuzz_one(data, size);
 }

@@ -6,6 +6,7 @@
 // Jest's CommonJS runtime here cannot import.
 const { execFileSync } = require('child_process');
 const path = require('path');
+const { outputLength } = require('./reference');
 
 const root = path.join(__dirname, '..', '..');
 
@@ -13,7 +14,7 @@ const root = path.join(__dirname, '..', '..');
 // and tap k write output position i*stride - padding + k*dilation.
 function convTranspose1dReference(shape, x, weight, bias) {
   const { N, Cin, Cout, K, L, stride, padding, dilation, groups, outputPadding } = shape;
-  const Lout = (L - 1) * stride - 2 * padding + dilation * (K - 1) + outputPadding + 1;
+  const Lout = outputLength({ kind: 'ConvTranspose1d', ...shape });
   const cinPerGroup = Cin / groups, coutPerGroup = Cout / groups;
   const y = new Float64Array(N * Cout * Lout);
   for (let n = 0; n < N; n++) {

@@ -12,6 +12,7 @@ const path = require('path');
 const { execFileSync, spawnSync } = require('child_process');
 const q = require('../..');
 const { mulberry32 } = require('../../tools/mulberry32.cjs');
+const { outputLength } = require('./reference');
 
 const ROOT = path.join(__dirname, '..', '..');
 const PYTHON = '/usr/bin/python3';
@@ -62,9 +63,10 @@ function randomCases(count, seed) {
       if (c.padding > 0 && rand() < 0.3) c.padding_mode = 'reflect';
     }
     if (c.float) delete c.qscheme;  // the qnnpack default qconfig: per-tensor weights
-    const outLength = module === T
-      ? (c.length - 1) * c.stride - 2 * c.padding + c.dilation * (c.kernel - 1) + c.output_padding + 1
-      : Math.floor((c.length + 2 * c.padding - c.dilation * (c.kernel - 1) - 1) / c.stride) + 1;
+    const outLength = outputLength({
+      kind: module === T ? 'ConvTranspose1d' : 'Conv1d', L: c.length, K: c.kernel, stride: c.stride,
+      padding: c.padding, dilation: c.dilation, outputPadding: c.output_padding,
+    });
     if (outLength < 1 || c.batch * c.out * outLength < 150) continue;  // enough distinct output values
     cases.push({ seed: 2000 + cases.length, ...c });
   }

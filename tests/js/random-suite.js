@@ -2,7 +2,7 @@
 // Random configurations through the public API of one wasm flavour, compared
 // byte for byte with the independent JS model in reference.js. This checks
 // the wasm builds themselves (the native suite checks the native build).
-const { referenceForward } = require('./reference');
+const { referenceForward, outputLength } = require('./reference');
 const { mulberry32 } = require('../../tools/mulberry32.cjs');
 
 function randomCase(rand) {
@@ -19,13 +19,13 @@ function randomCase(rand) {
   if (kind === 'ConvTranspose1d') {
     outputPadding = int(0, Math.max(stride, dilation) - 1);
     // keep the output length >= 1
-    while ((L - 1) * stride - 2 * padding + dilation * (K - 1) + outputPadding + 1 < 1) padding--;
+    while (outputLength({ kind, L, K, stride, padding, dilation, outputPadding }) < 1) padding--;
   } else {
     if (rand() < 0.3 && padding > 0) {
       paddingMode = 'reflect';
       L = Math.max(L, padding + 1);
     }
-    while (L + 2 * padding < dilation * (K - 1) + 1) L++;
+    while (outputLength({ kind, L, K, stride, padding, dilation }) < 1) L++;
   }
   const perChannel = rand() < 0.5;
   const wsOne = pick(0.5, 0.25, 0.125, logUniform(1e-3, 0.5));  // powers of two make exact ties
@@ -55,7 +55,7 @@ function randomCase(rand) {
     w, ws, wzp, bias, x, N, L, xs, xzp, os, ozp, perChannel,
   };
   if (kind === 'ConvTranspose1d' && rand() < 0.25) {
-    const min = (L - 1) * stride - 2 * padding + dilation * (K - 1) + 1;
+    const min = outputLength({ kind, L, K, stride, padding, dilation });  // outputSize's smallest
     c.outputLength = Math.max(1, min) + int(0, Math.max(0, min + stride - 1 - Math.max(1, min)));
   }
   return c;

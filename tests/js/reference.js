@@ -48,12 +48,25 @@ function requantize(acc, rq, ozp) {
   return min(255, max(0, r));
 }
 
+// §5 output length for c = { kind, L, K, stride, padding, dilation, outputPadding?, outputLength? }:
+// ConvTranspose1d's requested outputLength when given, else its smallest plus
+// outputPadding (0 when absent: the smallest outputSize accepts); Conv1d's,
+// which is < 1 when the padded input is shorter than the dilated kernel.
+function outputLength(c) {
+  const { kind, L, K, stride: s, padding: p, dilation: d, outputPadding = 0 } = c;
+  if (kind === 'ConvTranspose1d') {
+    return c.outputLength !== undefined ? c.outputLength : (L - 1) * s - 2 * p + d * (K - 1) + outputPadding + 1;
+  }
+  return Math.floor((L + 2 * p - d * (K - 1) - 1) / s) + 1;
+}
+
 // c: { kind, cin, cout, K, stride, padding, outputPadding, dilation, groups, paddingMode,
 //      w (Int8Array), ws (number[] of cout), wzp (number[] of cout), bias (Float32Array|null),
 //      x (Uint8Array [N, cin, L]), N, L, xs, xzp, os, ozp, outputLength? }
 function referenceForward(c) {
   const { kind, cin, cout, K, stride: s, dilation: d, groups, N, xs, xzp, os, ozp } = c;
   const cinG = cin / groups, coutG = cout / groups;
+  const lout = outputLength(c);  // reflect padding below keeps L + 2 * padding
   let { L, padding: p } = c;
   let x = c.x;
   if (kind === 'Conv1d' && c.paddingMode === 'reflect' && p > 0) {
@@ -69,9 +82,6 @@ function referenceForward(c) {
     L = Lp;
     p = 0;
   }
-  const lout = kind === 'ConvTranspose1d'
-    ? (c.outputLength !== undefined ? c.outputLength : (L - 1) * s - 2 * p + d * (K - 1) + c.outputPadding + 1)
-    : Math.floor((L + 2 * p - d * (K - 1) - 1) / s) + 1;
   const gemm = kind === 'Conv1d' && K === 1 && s === 1 && p === 0;
   const qb = new Int32Array(cout);
   const rq = new Float64Array(cout);
@@ -117,4 +127,4 @@ function referenceForward(c) {
   return { data: out, shape: [N, cout, lout] };
 }
 
-module.exports = { referenceForward, quantizeBias, requantize, requantScale, rintEven };
+module.exports = { referenceForward, outputLength, quantizeBias, requantize, requantScale, rintEven };

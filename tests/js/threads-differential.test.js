@@ -8,7 +8,7 @@
 // tests/native/threads_test.cc runs the same kind of draw natively.
 const { createQconv } = require('../../dist/api.cjs');
 const nodeLoader = require('../../js/node-loader.cjs');
-const { referenceForward } = require('./reference');
+const { referenceForward, outputLength } = require('./reference');
 const { runThroughApi } = require('./random-suite');
 const { mulberry32 } = require('../../tools/mulberry32.cjs');
 
@@ -60,22 +60,23 @@ function differentialCase(rand, family) {
     } else {
       target = int(0, 1) ? 256 * int(1, 256) : int(1, 65536);
     }
-    let L, outputPadding = 0, outputLength;
+    let L, outputPadding = 0, requested;
     if (transposed) {
       // The input length whose output window [min, min + stride) holds the
-      // target; outputPadding (or outputSize) picks it.
+      // target (§5's output length solved for L); outputPadding (or
+      // outputSize) picks it.
       const numerator = target - 1 + 2 * padding - (span - 1);
       if (numerator < 0) continue;
       L = Math.floor(numerator / stride) + 1;
-      const minSize = (L - 1) * stride - 2 * padding + span;
+      const minSize = outputLength({ kind, L, K, stride, padding, dilation });  // outputSize's smallest
       if (int(0, 4) === 0) {
-        outputLength = target;
+        requested = target;
         outputPadding = int(0, Math.max(stride, dilation) - 1);
       } else {
         outputPadding = target - minSize;
       }
     } else {
-      L = (target - 1) * stride + span - 2 * padding;
+      L = (target - 1) * stride + span - 2 * padding;  // the L whose output length is the target
       if (L < 1 || (paddingMode === 'reflect' && padding >= L)) continue;
     }
     const N = family === 'small' ? pick(1, 1, 1, 2, 3, 4, 8) : family === 'staged' ? pick(1, 1, 1, 2, 3) : 1;
@@ -106,7 +107,7 @@ function differentialCase(rand, family) {
       w, ws, wzp, bias, x, N, L, perChannel,
       xs: 0.02 + int(0, 100) / 2000, xzp: int(0, 255), os: 0.05 + int(0, 100) / 100, ozp: int(0, 255),
     };
-    if (outputLength !== undefined) c.outputLength = outputLength;
+    if (requested !== undefined) c.outputLength = requested;
     return c;
   }
 }

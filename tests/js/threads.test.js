@@ -8,7 +8,7 @@ const { spawnSync } = require('child_process');
 const path = require('path');
 const { createQconv } = require('../../dist/api.cjs');
 const nodeLoader = require('../../js/node-loader.cjs');
-const { referenceForward } = require('./reference');
+const { referenceForward, outputLength } = require('./reference');
 const { runThroughApi } = require('./random-suite');
 const { mulberry32 } = require('../../tools/mulberry32.cjs');
 
@@ -33,9 +33,7 @@ function bigCase(rand) {
     } else if (rand() < 0.3 && padding > 0) {
       paddingMode = 'reflect';
     }
-    const outLength = kind === 'ConvTranspose1d'
-      ? (L - 1) * stride - 2 * padding + dilation * (K - 1) + outputPadding + 1
-      : Math.floor((L + 2 * padding - dilation * (K - 1) - 1) / stride) + 1;
+    const outLength = outputLength({ kind, L, K, stride, padding, dilation, outputPadding });
     if (outLength < 1) continue;
     const macs = N * cout * cinG * K * (kind === 'ConvTranspose1d' ? L : outLength);
     if (macs < 1.1e6 || macs > 6e6) continue;

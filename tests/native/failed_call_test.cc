@@ -9,56 +9,29 @@
 #include <random>
 #include <vector>
 
+#include "harness.h"
 #include "heap.h"
-#include "qconv/qconv.h"
-#include "reference.h"
 
+namespace qconv_test {
 namespace {
 
-using qconv::ConvParams;
-using qconv::Error;
-using qconv::InputDesc;
 using qconv::Operator;
-using qconv::OperatorKind;
-using qconv::Status;
-using qconv_test::Case;
-using qconv_test::describe_case;
-using qconv_test::reference_forward;
 
-// A case of the given module with seeded random weights, bias, qparams and input.
-Case make_case(const ConvParams& params, int64_t batch, int64_t length, std::mt19937& rng) {
-  Case c;
-  c.params = params;
-  c.weight.resize(static_cast<size_t>(qconv_test::weight_count(params)));
-  for (auto& w : c.weight) w = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
+// A case of module p (dense_blocks_case's data) with per-channel weight
+// qparams, so that every channel requantizes with its own scale.
+Case make_case(const ConvParams& p, int64_t batch, int64_t length, Rng& rng) {
+  Case c = dense_blocks_case(p, length, batch, rng);
   c.per_channel = true;
-  for (int64_t co = 0; co < params.out_channels; ++co) {
-    c.weight_scales.push_back(std::uniform_real_distribution<double>(0.002, 0.02)(rng));
-    c.weight_zero_points.push_back(std::uniform_int_distribution<int>(-5, 5)(rng));
+  c.weight_scales.clear();
+  c.weight_zero_points.clear();
+  for (int64_t co = 0; co < p.out_channels; ++co) {
+    c.weight_scales.push_back(log_uniform(rng, 0.002, 0.02));
+    c.weight_zero_points.push_back(irand(rng, -5, 5));
   }
-  c.has_bias = true;
-  c.bias.resize(static_cast<size_t>(params.out_channels));
-  for (auto& b : c.bias) b = std::uniform_real_distribution<float>(-2.0f, 2.0f)(rng);
-  c.output_scale = 0.05;
-  c.output_zero_point = 120;
-  c.input_scale = 0.02;
-  c.input_zero_point = 130;
-  c.batch = batch;
-  c.length = length;
-  c.input.resize(static_cast<size_t>(batch * params.in_channels * length));
-  for (auto& x : c.input) x = static_cast<uint8_t>(rng());
   return c;
 }
 
-ConvParams module(OperatorKind kind, int64_t cin, int64_t cout, int64_t k, int64_t stride,
-                  int64_t padding, int64_t groups, qconv::PaddingMode mode = qconv::PaddingMode::kZeros) {
-  ConvParams p;
-  p.kind = kind;
-  p.in_channels = cin;
-  p.out_channels = cout;
-  p.kernel_size = k;
-  p.stride = stride;
-  p.padding = padding;
+ConvParams grouped(ConvParams p, int64_t groups, PaddingMode mode = PaddingMode::kZeros) {
   p.groups = groups;
   p.padding_mode = mode;
   return p;
@@ -66,35 +39,19 @@ ConvParams module(OperatorKind kind, int64_t cin, int64_t cout, int64_t k, int64
 
 // The modules: both kernel paths, both operators.
 std::vector<ConvParams> modules() {
-  using qconv::PaddingMode;
   return {
-      module(OperatorKind::kConvTranspose1d, 16, 16, 4, 2, 1, 1),   // conv1d tile
-      module(OperatorKind::kConvTranspose1d, 8, 8, 16, 8, 4, 8),    // depthwise upsampler
-      module(OperatorKind::kConv1d, 12, 24, 3, 2, 1, 1),            // conv1d tile
-      module(OperatorKind::kConv1d, 4, 4, 3, 1, 1, 4, PaddingMode::kReflect),  // depthwise
+      make_params(OperatorKind::kConvTranspose1d, 16, 16, 4, 2, 1),                // conv1d tile
+      grouped(make_params(OperatorKind::kConvTranspose1d, 8, 8, 16, 8, 4), 8),     // depthwise upsampler
+      make_params(OperatorKind::kConv1d, 12, 24, 3, 2, 1),                         // conv1d tile
+      grouped(make_params(OperatorKind::kConv1d, 4, 4, 3, 1, 1), 4, PaddingMode::kReflect),  // depthwise
   };
-}
-
-InputDesc input_of(const Case& c) {
-  InputDesc in;
-  in.batch = c.batch;
-  in.channels = c.params.in_channels;
-  in.length = c.length;
-  in.scale = c.input_scale;
-  in.zero_point = c.input_zero_point;
-  return in;
 }
 
 // An operator with a case's weights and output quantization.
 Operator* create_for(const Case& c) {
-  Error error;
-  Operator* op = nullptr;
-  EXPECT_EQ(qconv::create_operator(c.params, &op, &error), Status::kOk) << error.message;
-  EXPECT_EQ(qconv::set_weights(op, qconv_test::weight_desc(c), c.bias.data(), c.bias.size(), &error),
-            Status::kOk)
-      << error.message;
-  EXPECT_EQ(qconv::set_output_quantization(op, c.output_scale, c.output_zero_point, &error),
-            Status::kOk);
+  ApiResult r;
+  Operator* op = create_configured(c, &r);
+  EXPECT_NE(op, nullptr) << r.stage << ": " << r.message;
   return op;
 }
 
@@ -110,7 +67,7 @@ std::vector<uint8_t> run_bound(Operator* op, std::vector<uint8_t>* output) {
 std::vector<std::pair<const char*, InputDesc>> refused_inputs(const Case& c) {
   std::vector<std::pair<const char*, InputDesc>> refused;
   auto with = [&](const char* what, auto change) {
-    InputDesc in = input_of(c);
+    InputDesc in = input_desc(c);
     change(in);
     refused.emplace_back(what, in);
   };
@@ -147,15 +104,15 @@ class FailedCalls : public ::testing::TestWithParam<size_t> {
 };
 
 TEST_P(FailedCalls, RefusedReshapeLeavesTheLastPlanRunnable) {
-  std::mt19937 rng(2026);
+  Rng rng(2026);
   for (const ConvParams& params : modules()) {
     const Case a = make_case(params, 2, 40, rng);
-    SCOPED_TRACE(describe_case(a));
+    SCOPED_TRACE(describe(a));
     const std::vector<uint8_t> expected = reference_forward(a);
     Operator* op = create_for(a);
     Error error;
     int64_t lout = 0;
-    ASSERT_EQ(qconv::reshape(op, input_of(a), -1, &lout, &error), Status::kOk) << error.message;
+    ASSERT_EQ(qconv::reshape(op, input_desc(a), -1, &lout, &error), Status::kOk) << error.message;
     std::vector<uint8_t> output(expected.size());
     ASSERT_EQ(qconv::setup(op, a.input.data(), output.data()), Status::kOk);
     ASSERT_EQ(run_bound(op, &output), expected);
@@ -171,10 +128,10 @@ TEST_P(FailedCalls, RefusedReshapeLeavesTheLastPlanRunnable) {
       EXPECT_EQ(run_bound(op, &output), expected) << what << ": setup() + run() after the refusal";
     }
     if (params.kind == OperatorKind::kConvTranspose1d) {
-      EXPECT_NE(qconv::reshape(op, input_of(a), lout + params.stride, &lout, &error), Status::kOk);
+      EXPECT_NE(qconv::reshape(op, input_desc(a), lout + params.stride, &lout, &error), Status::kOk);
       EXPECT_EQ(run_bound(op, &output), expected) << "after a refused outputSize";
     } else {
-      EXPECT_NE(qconv::reshape(op, input_of(a), lout, &lout, &error), Status::kOk);
+      EXPECT_NE(qconv::reshape(op, input_desc(a), lout, &lout, &error), Status::kOk);
       EXPECT_EQ(run_bound(op, &output), expected) << "after an outputSize given to Conv1d";
     }
     qconv::delete_operator(op);
@@ -185,21 +142,20 @@ TEST_P(FailedCalls, RefusedReshapeLeavesTheLastPlanRunnable) {
 // after each failure the last plan runs unchanged, and the shape that
 // finally fits gives the reference's bytes.
 TEST_P(FailedCalls, ReshapeThatRunsOutOfMemoryLeavesTheLastPlanRunnable) {
-  std::mt19937 rng(11);
+  Rng rng(11);
   for (const ConvParams& params : modules()) {
     const Case a = make_case(params, 2, 40, rng);
     Case b = a;
     b.batch = 4;
     b.length = 700;  // 256-multiple outputs for the stride-2 upsampler: staging too
-    b.input.resize(static_cast<size_t>(b.batch * params.in_channels * b.length));
-    for (auto& x : b.input) x = static_cast<uint8_t>(rng());
-    SCOPED_TRACE(describe_case(b));
+    b.input = random_bytes(rng, b.batch * params.in_channels * b.length);
+    SCOPED_TRACE(describe(b));
     const std::vector<uint8_t> expected_a = reference_forward(a);
     const std::vector<uint8_t> expected_b = reference_forward(b);
     Operator* op = create_for(a);
     Error error;
     int64_t lout = 0;
-    ASSERT_EQ(qconv::reshape(op, input_of(a), -1, &lout, &error), Status::kOk);
+    ASSERT_EQ(qconv::reshape(op, input_desc(a), -1, &lout, &error), Status::kOk);
     std::vector<uint8_t> output_a(expected_a.size());
     ASSERT_EQ(qconv::setup(op, a.input.data(), output_a.data()), Status::kOk);
     ASSERT_EQ(run_bound(op, &output_a), expected_a);
@@ -208,7 +164,7 @@ TEST_P(FailedCalls, ReshapeThatRunsOutOfMemoryLeavesTheLastPlanRunnable) {
     for (int64_t allowed = 0;; ++allowed) {
       ASSERT_LT(allowed, 10) << "reshape kept failing";
       qconv::fail_allocations_after(allowed);
-      const Status status = qconv::reshape(op, input_of(b), -1, &lout, &error);
+      const Status status = qconv::reshape(op, input_desc(b), -1, &lout, &error);
       qconv::fail_allocations_after(-1);
       if (status == Status::kOk) break;
       ++failures;
@@ -225,15 +181,15 @@ TEST_P(FailedCalls, ReshapeThatRunsOutOfMemoryLeavesTheLastPlanRunnable) {
 }
 
 TEST_P(FailedCalls, RefusedSetupSetWeightsAndOutputQuantizationChangeNothing) {
-  std::mt19937 rng(5);
+  Rng rng(5);
   for (const ConvParams& params : modules()) {
     const Case a = make_case(params, 2, 40, rng);
-    SCOPED_TRACE(describe_case(a));
+    SCOPED_TRACE(describe(a));
     const std::vector<uint8_t> expected = reference_forward(a);
     Operator* op = create_for(a);
     Error error;
     int64_t lout = 0;
-    ASSERT_EQ(qconv::reshape(op, input_of(a), -1, &lout, &error), Status::kOk);
+    ASSERT_EQ(qconv::reshape(op, input_desc(a), -1, &lout, &error), Status::kOk);
     std::vector<uint8_t> output(expected.size());
     ASSERT_EQ(qconv::setup(op, a.input.data(), output.data()), Status::kOk);
 
@@ -241,11 +197,11 @@ TEST_P(FailedCalls, RefusedSetupSetWeightsAndOutputQuantizationChangeNothing) {
     EXPECT_EQ(qconv::setup(op, a.input.data(), nullptr), Status::kInvalidArgument);
     EXPECT_EQ(run_bound(op, &output), expected) << "after a refused setup";
 
-    qconv::WeightDesc short_weight = qconv_test::weight_desc(a);
+    qconv::WeightDesc short_weight = weight_desc(a);
     --short_weight.size;
     EXPECT_EQ(qconv::set_weights(op, short_weight, a.bias.data(), a.bias.size(), &error),
               Status::kInvalidArgument);
-    qconv::WeightDesc bad_scale = qconv_test::weight_desc(a);
+    qconv::WeightDesc bad_scale = weight_desc(a);
     std::vector<double> scales = a.weight_scales;
     scales.back() = -1;
     bad_scale.scales = scales.data();
@@ -253,7 +209,7 @@ TEST_P(FailedCalls, RefusedSetupSetWeightsAndOutputQuantizationChangeNothing) {
               Status::kInvalidArgument);
     for (int64_t allowed = 0; allowed < 4; ++allowed) {
       qconv::fail_allocations_after(allowed);
-      EXPECT_EQ(qconv::set_weights(op, qconv_test::weight_desc(a), a.bias.data(), a.bias.size(), &error),
+      EXPECT_EQ(qconv::set_weights(op, weight_desc(a), a.bias.data(), a.bias.size(), &error),
                 Status::kOutOfMemory)
           << "allowed " << allowed;
       qconv::fail_allocations_after(-1);
@@ -295,3 +251,4 @@ INSTANTIATE_TEST_SUITE_P(Threads, FailedCalls, ::testing::Values(size_t{1}, size
                          });
 
 }  // namespace
+}  // namespace qconv_test

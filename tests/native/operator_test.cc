@@ -8,30 +8,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <limits>
 #include <numeric>
-#include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "qconv/qconv.h"
-#include "reference.h"
+#include "harness.h"
 
+namespace qconv_test {
 namespace {
-
-using qconv::ConvParams;
-using qconv::Error;
-using qconv::InputDesc;
-using qconv::OperatorKind;
-using qconv::PaddingMode;
-using qconv::Status;
-using qconv::WeightDesc;
-using qconv_test::ApiResult;
-using qconv_test::Case;
-using qconv_test::describe_case;
-using qconv_test::reference_forward;
-using qconv_test::run_api;
 
 // Coverage counters, so that the random test can check it exercised what
 // it claims to.
@@ -44,22 +28,7 @@ struct Coverage {
   int64_t out0 = 0, out255 = 0, out_mid = 0, wrapped = 0;
 };
 
-double log_uniform(std::mt19937& rng, double lo, double hi) {
-  return std::exp(std::uniform_real_distribution<double>(std::log(lo), std::log(hi))(rng));
-}
-
-int irand(std::mt19937& rng, int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
-}
-
-bool chance(std::mt19937& rng, double p) { return std::bernoulli_distribution(p)(rng); }
-
-int32_t random_activation_zero_point(std::mt19937& rng) {
-  const int pick = irand(rng, 0, 3);
-  return pick == 0 ? 0 : pick == 1 ? 255 : irand(rng, 0, 255);
-}
-
-Case random_case(std::mt19937& rng, Coverage* cov) {
+Case random_case(Rng& rng, Coverage* cov) {
   Case c;
   ConvParams& p = c.params;
   p.kind = chance(rng, 0.5) ? OperatorKind::kConv1d : OperatorKind::kConvTranspose1d;
@@ -78,8 +47,7 @@ Case random_case(std::mt19937& rng, Coverage* cov) {
     cin_g = irand(rng, 1, chance(rng, 0.5) ? 4 : 19);
     cout_g = irand(rng, 1, chance(rng, 0.5) ? 4 : 19);
   }
-  p.in_channels = p.groups * cin_g;
-  p.out_channels = p.groups * cout_g;
+  set_channels_per_group(&p, cin_g, cout_g);
 
   // Geometry: draw until valid.
   for (;;) {
@@ -93,15 +61,13 @@ Case random_case(std::mt19937& rng, Coverage* cov) {
     p.output_padding = 0;
     c.requested_length = -1;
     c.length = irand(rng, 1, 14);
-    const int64_t L = c.length, K = p.kernel_size, s = p.stride, d = p.dilation;
     if (transposed) {
-      p.output_padding = irand(rng, 0, static_cast<int>(std::max(s, d)) - 1);
-      const int64_t min_size = (L - 1) * s - 2 * p.padding + d * (K - 1) + 1;
+      p.output_padding = irand(rng, 0, static_cast<int>(std::max(p.stride, p.dilation)) - 1);
+      const int64_t min_size = transposed_min_output_length(p, c.length);
       if (chance(rng, 0.35)) {
-        const int64_t lo = std::max<int64_t>(min_size, 1), hi = min_size + s - 1;
+        const int64_t lo = std::max<int64_t>(min_size, 1), hi = min_size + p.stride - 1;
         if (lo <= hi) c.requested_length = lo + irand(rng, 0, static_cast<int>(hi - lo));
       }
-      if (c.requested_length < 0 && min_size + p.output_padding < 1) continue;
     } else {
       // Asymmetric padding: PyTorch's 'same' (stride 1), or any padding after the input.
       const double pick = std::uniform_real_distribution<double>(0, 1)(rng);
@@ -119,22 +85,17 @@ Case random_case(std::mt19937& rng, Coverage* cov) {
       }
       if (chance(rng, 0.35)) p.padding_mode = PaddingMode::kReflect;
       int64_t before = 0, after = 0;
-      qconv_test::reference_conv1d_padding(p, &before, &after);
-      if (p.padding_mode == PaddingMode::kReflect && std::max(before, after) >= L) continue;
-      if (L + before + after < p.dilation * (p.kernel_size - 1) + 1) continue;
+      reference_conv1d_padding(p, &before, &after);
+      if (p.padding_mode == PaddingMode::kReflect && std::max(before, after) >= c.length) continue;
     }
-    break;
+    if (reference_output_length(c) >= 1) break;
   }
 
   c.batch = chance(rng, 0.08) ? 0 : irand(rng, 1, 3);
 
   // Weights and their quantization.
-  const int64_t nw = qconv_test::weight_count(p);
   const bool extreme_weights = chance(rng, 0.15);
-  for (int64_t i = 0; i < nw; ++i) {
-    c.weight.push_back(static_cast<int8_t>(
-        extreme_weights ? (chance(rng, 0.5) ? -128 : 127) : irand(rng, -128, 127)));
-  }
+  c.weight = random_weights(rng, weight_count(p), extreme_weights);
   c.per_channel = chance(rng, 0.5);
   const int64_t nq = c.per_channel ? p.out_channels : 1;
   // Power-of-two scales make requantization and bias quantization exact, so
@@ -163,33 +124,21 @@ Case random_case(std::mt19937& rng, Coverage* cov) {
   if (pow2) ++cov->pow2;
 
   const bool extreme_input = chance(rng, 0.15);
-  const int64_t nx = c.batch * p.in_channels * c.length;
-  for (int64_t i = 0; i < nx; ++i) {
-    c.input.push_back(static_cast<uint8_t>(
-        extreme_input ? (chance(rng, 0.5) ? 0 : 255) : irand(rng, 0, 255)));
-  }
+  c.input = random_activations(rng, c.batch * p.in_channels * c.length, extreme_input);
 
   // Bias: none, moderate, or near / beyond the int32 range (P3 saturation,
   // accumulator wrap).
   c.has_bias = !chance(rng, 0.25);
   const bool big = c.has_bias && chance(rng, 0.2);
-  if (c.has_bias) {
-    for (int64_t co = 0; co < p.out_channels; ++co) {
-      const double bs = c.weight_scales[c.per_channel ? co : 0] * c.input_scale;
-      const double sign = chance(rng, 0.5) ? 1.0 : -1.0;
-      double units = big ? log_uniform(rng, 1.9e9, 2.3e9) : log_uniform(rng, 1e-2, 1e6);
-      // With power-of-two scales, half-integer multiples of the bias scale
-      // are exact float32 values: quantize_bias ties.
-      if (pow2 && chance(rng, 0.5)) units = irand(rng, 0, 1000) + 0.5;
-      c.bias.push_back(static_cast<float>(sign * units * bs));
-    }
-  }
+  // With power-of-two scales, half-integer multiples of the bias scale are
+  // exact float32 values: quantize_bias ties.
+  if (c.has_bias) c.bias = random_bias(rng, c, big ? 1.9e9 : 1e-2, big ? 2.3e9 : 1e6, pow2 ? 0.5 : 0);
 
   ++cov->cases;
   (transposed ? cov->transposed : cov->conv)++;
   if (p.padding_mode == PaddingMode::kReflect) ++cov->reflect;
   int64_t before = 0, after = 0;
-  qconv_test::reference_conv1d_padding(p, &before, &after);
+  reference_conv1d_padding(p, &before, &after);
   if (!transposed && p.kernel_size == 1 && p.stride == 1 &&
       ((before == 0 && after == 0) || p.padding_mode == PaddingMode::kReflect))
     ++cov->gemm;
@@ -211,7 +160,7 @@ Case random_case(std::mt19937& rng, Coverage* cov) {
 }
 
 TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
-  std::mt19937 rng(20240611);
+  Rng rng(20240611);
   Coverage cov;
   int failures = 0;
   for (int iter = 0; iter < 1500; ++iter) {
@@ -224,7 +173,7 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
       const char* backend_name = backend == qconv::Backend::kDefault ? "default" : "scalar";
       const ApiResult got = run_api(c, backend);
       if (got.status != Status::kOk) {
-        ADD_FAILURE() << "case " << iter << " " << describe_case(c) << ": " << got.stage
+        ADD_FAILURE() << "case " << iter << " " << describe(c) << ": " << got.stage
                       << " failed: " << got.message;
         ++failures;
         continue;
@@ -233,27 +182,20 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
         const bool tile = got.kernel_path == "conv1d-4x8c2";
         ++(tile ? cov.tile_path : cov.dw_path);
         int64_t before = 0, after = 0;
-        qconv_test::reference_conv1d_padding(c.params, &before, &after);
+        reference_conv1d_padding(c.params, &before, &after);
         if (tile && c.params.kind == OperatorKind::kConv1d && before != after) ++cov.asymmetric_tile;
       }
-      EXPECT_EQ(got.output_length, lout) << "case " << iter << " " << describe_case(c);
+      EXPECT_EQ(got.output_length, lout) << "case " << iter << " " << describe(c);
       if (got.output != expected) {
-        size_t first = 0;
-        while (first < expected.size() && first < got.output.size() &&
-               got.output[first] == expected[first])
-          ++first;
-        ADD_FAILURE() << "case " << iter << " " << describe_case(c) << " (" << backend_name << ", "
-                      << got.kernel_path << "): first difference at " << first << " of "
-                      << expected.size();
+        ADD_FAILURE() << "case " << iter << " " << describe(c) << " (" << backend_name << ", "
+                      << got.kernel_path << "): first difference at "
+                      << first_difference(got.output, expected) << " of " << expected.size();
         ++failures;
       }
     }
     if (failures > 10) break;
-    if (c.requested_length >= 0) {
-      const ConvParams& p = c.params;
-      const int64_t min_size =
-          (c.length - 1) * p.stride - 2 * p.padding + p.dilation * (p.kernel_size - 1) + 1;
-      if (c.requested_length > min_size) ++cov.requested_above_min;
+    if (c.requested_length >= 0 && c.requested_length > transposed_min_output_length(c.params, c.length)) {
+      ++cov.requested_above_min;
     }
     cov.wrapped += wrapped;
     for (uint8_t v : expected) {
@@ -304,26 +246,21 @@ TEST(OperatorRandom, MatchesNaiveReferenceOnRandomShapes) {
 // ---------------------------------------------------------------------------
 // Hand-derived edge cases
 
+// ws = xs = 1 and os = 2^24: rq = 1 * 1 * (1 / 2^24) = 2^-24 exactly, so a
+// bias near +-2^31 (bias scale 1: it quantizes to itself) lands near +-128.
+void near_int32_bias(Case* c, float bias, int32_t input_zero_point) {
+  c->has_bias = true;
+  c->bias = {bias};
+  set_activation_qparams(c, {1.0, input_zero_point}, {16777216.0, 128});
+}
+
 // ConvTranspose1d(1 -> 1, K 1, stride 2, outputPadding 1), L 1: Lout = 2.
 // Position 0 gets input 0 through tap 0; position 1 is bias only.
-// ws = xs = 1, os = 2^24: rq = 1 * 1 * (1 / 2^24) = 2^-24 exactly.
 Case wrap_case(float bias, uint8_t x, int32_t xzp, int8_t w) {
-  Case c;
-  c.params.kind = OperatorKind::kConvTranspose1d;
+  Case c = by_hand_case(OperatorKind::kConvTranspose1d, {w}, {x});
   c.params.stride = 2;
   c.params.output_padding = 1;
-  c.weight = {w};
-  c.weight_scales = {1.0};
-  c.weight_zero_points = {0};
-  c.has_bias = true;
-  c.bias = {bias};
-  c.output_scale = 16777216.0;
-  c.output_zero_point = 128;
-  c.batch = 1;
-  c.length = 1;
-  c.input_scale = 1.0;
-  c.input_zero_point = xzp;
-  c.input = {x};
+  near_int32_bias(&c, bias, xzp);
   return c;
 }
 
@@ -359,20 +296,8 @@ TEST(OperatorEdge, Conv1dGemmPathKeepsSaturatedBiasAndWraps) {
   //   x 11: INT32_MAX + 1 wraps to -2^31 -> -128 + 128 = 0
   //   x 10: INT32_MAX -> f32 2^31 -> * 2^-24 = 128 -> 256 -> 255
   //   x 9 : INT32_MAX - 1 -> f32 2^31 -> 255
-  Case c;
-  c.params.kind = OperatorKind::kConv1d;
-  c.weight = {1};
-  c.weight_scales = {1.0};
-  c.weight_zero_points = {0};
-  c.has_bias = true;
-  c.bias = {2147483648.0f};
-  c.output_scale = 16777216.0;
-  c.output_zero_point = 128;
-  c.batch = 1;
-  c.length = 3;
-  c.input_scale = 1.0;
-  c.input_zero_point = 10;
-  c.input = {11, 10, 9};
+  Case c = by_hand_case(OperatorKind::kConv1d, {1}, {11, 10, 9});
+  near_int32_bias(&c, 2147483648.0f, 10);
   const ApiResult got = run_api(c);
   ASSERT_EQ(got.status, Status::kOk) << got.message;
   EXPECT_EQ(got.output, (std::vector<uint8_t>{0, 255, 255}));
@@ -385,18 +310,8 @@ TEST(OperatorEdge, HugeRequantizationSaturatesTo255) {
   // way). x - xzp = 255 - 0, w - wzp = 127 - 0: acc = 32385;
   // 32385 * ~67000 ~ 2.17e9 >= 2^31 -> INT32_MAX -> 255 (x86 torch: 0).
   // Negative: x 0, xzp 255 -> acc = -32385 -> INT32_MIN -> 0.
-  Case c;
-  c.params.kind = OperatorKind::kConv1d;
-  c.weight = {127};
-  c.weight_scales = {1.0};
-  c.weight_zero_points = {0};
+  Case c = by_hand_case(OperatorKind::kConv1d, {127}, {255});
   c.output_scale = 1.0 / 67000.0;
-  c.output_zero_point = 0;
-  c.batch = 1;
-  c.length = 1;
-  c.input_scale = 1.0;
-  c.input_zero_point = 0;
-  c.input = {255};
   ApiResult got = run_api(c);
   ASSERT_EQ(got.status, Status::kOk) << got.message;
   EXPECT_EQ(got.output, std::vector<uint8_t>{255});
@@ -414,22 +329,12 @@ TEST(OperatorEdge, SmallTransposedByHand) {
   // x - xzp = (3, -2) (x = 13, 8 with xzp 10); w - wzp = (5, -1) (w = 6, 0, wzp 1).
   // acc = (15, -3, -10, 2); scales 1 -> rq 1; bias 0.4 -> rint(0.4) = 0;
   // ozp 100 -> (115, 97, 90, 102).
-  Case c;
-  c.params.kind = OperatorKind::kConvTranspose1d;
-  c.params.kernel_size = 2;
+  Case c = by_hand_case(OperatorKind::kConvTranspose1d, {6, 0}, {13, 8});
   c.params.stride = 2;
-  c.weight = {6, 0};
-  c.weight_scales = {1.0};
   c.weight_zero_points = {1};
   c.has_bias = true;
   c.bias = {0.4f};
-  c.output_scale = 1.0;
-  c.output_zero_point = 100;
-  c.batch = 1;
-  c.length = 2;
-  c.input_scale = 1.0;
-  c.input_zero_point = 10;
-  c.input = {13, 8};
+  set_activation_qparams(&c, {1.0, 10}, {1.0, 100});
   const ApiResult got = run_api(c);
   ASSERT_EQ(got.status, Status::kOk) << got.message;
   EXPECT_EQ(got.output, (std::vector<uint8_t>{115, 97, 90, 102}));
@@ -441,21 +346,10 @@ TEST(OperatorEdge, ReflectConv1dByHand) {
   // padded (index 2, 1, 0, 1, 2, 1, 0) = (3, 2, 1, 2, 3, 2, 1);
   // w - wzp = (1, 0, -1): out[o] = p[o] - p[o+2] over o = 0..4:
   //   3-1 = 2, 2-2 = 0, 1-3 = -2, 2-2 = 0, 3-1 = 2. ozp 10 -> (12, 10, 8, 10, 12).
-  Case c;
-  c.params.kind = OperatorKind::kConv1d;
-  c.params.kernel_size = 3;
+  Case c = by_hand_case(OperatorKind::kConv1d, {1, 0, -1}, {1, 2, 3});
   c.params.padding = 2;
   c.params.padding_mode = PaddingMode::kReflect;
-  c.weight = {1, 0, -1};
-  c.weight_scales = {1.0};
-  c.weight_zero_points = {0};
-  c.output_scale = 1.0;
   c.output_zero_point = 10;
-  c.batch = 1;
-  c.length = 3;
-  c.input_scale = 1.0;
-  c.input_zero_point = 0;
-  c.input = {1, 2, 3};
   const ApiResult got = run_api(c);
   ASSERT_EQ(got.status, Status::kOk) << got.message;
   EXPECT_EQ(got.output, (std::vector<uint8_t>{12, 10, 8, 10, 12}));
@@ -469,23 +363,15 @@ TEST(OperatorEdge, ReflectConv1dByHand) {
   EXPECT_EQ(reference_forward(c), zeros.output);
 }
 
-// One Conv1d(1 -> 1) over x - xzp = (1, 2, 3, ...) with unit scales, output
-// zero point 10 and no bias: out = 10 + sum of (w - wzp) * padded input.
+// One Conv1d(1 -> 1) with p's padding over x - xzp = (1, 2, 3, ...) with
+// unit scales, output zero point 10 and no bias: out = 10 + sum of
+// (w - wzp) * padded input.
 ApiResult padding_by_hand(ConvParams p, std::vector<int8_t> w, std::vector<uint8_t> x) {
-  Case c;
-  p.kind = OperatorKind::kConv1d;
-  p.kernel_size = static_cast<int64_t>(w.size());
+  Case c = by_hand_case(OperatorKind::kConv1d, std::move(w), std::move(x));
+  p.kind = c.params.kind;
+  p.kernel_size = c.params.kernel_size;
   c.params = p;
-  c.weight = w;
-  c.weight_scales = {1.0};
-  c.weight_zero_points = {0};
-  c.output_scale = 1.0;
   c.output_zero_point = 10;
-  c.batch = 1;
-  c.length = static_cast<int64_t>(x.size());
-  c.input_scale = 1.0;
-  c.input_zero_point = 0;
-  c.input = x;
   ApiResult got = run_api(c);
   if (got.status == Status::kOk) EXPECT_EQ(reference_forward(c), got.output);
   return got;
@@ -550,110 +436,82 @@ TEST(OperatorEdge, AsymmetricPaddingConv1dByHand) {
   EXPECT_EQ(got.output, (std::vector<uint8_t>{12, 14, 10}));
 }
 
+// Output blocks through the staging buffer (several blocks, output rows a
+// multiple of 256 bytes apart) and blocks written in place, both kernels.
+TEST(OperatorEdge, OutputBlocksMatchReference) {
+  Rng rng(99);
+  struct Shape {
+    OperatorKind kind;
+    int64_t cin, cout, k, stride, padding, length;
+  };
+  const Shape shapes[] = {
+      {OperatorKind::kConvTranspose1d, 1, 64, 16, 8, 4, 512},   // Lout 4096: staged
+      {OperatorKind::kConvTranspose1d, 3, 40, 4, 2, 1, 1024},   // Lout 2048: staged
+      {OperatorKind::kConvTranspose1d, 3, 40, 4, 2, 1, 1023},   // Lout 2046: in place
+      {OperatorKind::kConv1d, 4, 64, 3, 1, 1, 2048},            // Lout 2048: staged
+      {OperatorKind::kConv1d, 4, 64, 3, 1, 1, 2047},            // in place
+  };
+  for (const Shape& sh : shapes) {
+    const Case c = dense_blocks_case(make_params(sh.kind, sh.cin, sh.cout, sh.k, sh.stride, sh.padding),
+                                     sh.length, 2, rng);
+    int64_t lout = -1;
+    const std::vector<uint8_t> expected = reference_forward(c, &lout, nullptr);
+    for (const Backend backend : {Backend::kDefault, Backend::kScalar}) {
+      const ApiResult got = run_api(c, backend);
+      ASSERT_EQ(got.status, Status::kOk) << got.message;
+      EXPECT_EQ(got.kernel_path, "conv1d-4x8c2");
+      EXPECT_TRUE(got.output == expected) << describe(c) << " Lout " << lout;
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Operator state machine
 
-// A configured operator for a case, with helpers to reshape / run it.
-class Configured {
- public:
-  explicit Configured(const Case& c) : c_(c) {
-    Error e;
-    EXPECT_EQ(qconv::create_operator(c.params, &op_, &e), Status::kOk) << e.message;
-    set_weights(c);
-    EXPECT_EQ(qconv::set_output_quantization(op_, c.output_scale, c.output_zero_point, &e),
-              Status::kOk)
-        << e.message;
-  }
-  ~Configured() { qconv::delete_operator(op_); }
-  Configured(const Configured&) = delete;
-  Configured& operator=(const Configured&) = delete;
-
-  qconv::Operator* op() { return op_; }
-  Case& current() { return c_; }
-
-  void set_weights(const Case& c) {
-    const WeightDesc wd = qconv_test::weight_desc(c);
-    Error e;
-    EXPECT_EQ(qconv::set_weights(op_, wd, c.has_bias ? c.bias.data() : nullptr, c.bias.size(), &e),
-              Status::kOk)
-        << e.message;
-  }
-
-  // reshape + setup for the current case; returns the output length.
-  int64_t reshape_and_setup() {
-    InputDesc in;
-    in.batch = c_.batch;
-    in.channels = c_.params.in_channels;
-    in.length = c_.length;
-    in.scale = c_.input_scale;
-    in.zero_point = c_.input_zero_point;
-    Error e;
-    int64_t lout = -1;
-    EXPECT_EQ(qconv::reshape(op_, in, c_.requested_length, &lout, &e), Status::kOk) << e.message;
-    out_.assign(static_cast<size_t>(c_.batch * c_.params.out_channels * std::max<int64_t>(lout, 0)),
-                0xA5);
-    EXPECT_EQ(qconv::setup(op_, c_.input.empty() ? nullptr : c_.input.data(),
-                           out_.empty() ? nullptr : out_.data()),
-              Status::kOk);
-    return lout;
-  }
-  Status run() { return qconv::run(op_); }
-  std::vector<uint8_t>& output() { return out_; }
-
- private:
-  Case c_;
-  qconv::Operator* op_ = nullptr;
-  std::vector<uint8_t> out_;
-};
-
+// A module with groups, dilation, stride, padding (and outputPadding),
+// per-channel weights and a bias, on a batch of two.
 Case state_case(OperatorKind kind) {
-  std::mt19937 rng(kind == OperatorKind::kConv1d ? 11 : 12);
+  Rng rng(kind == OperatorKind::kConv1d ? 11 : 12);
   Case c;
-  c.params.kind = kind;
-  c.params.in_channels = 4;
-  c.params.out_channels = 6;
-  c.params.kernel_size = 3;
-  c.params.stride = 2;
-  c.params.padding = 1;
+  c.params = make_params(kind, 4, 6, 3, 2, 1);
   c.params.output_padding = kind == OperatorKind::kConvTranspose1d ? 1 : 0;
   c.params.dilation = 2;
   c.params.groups = 2;
-  for (int64_t i = 0; i < qconv_test::weight_count(c.params); ++i)
-    c.weight.push_back(static_cast<int8_t>(irand(rng, -128, 127)));
+  c.weight = random_weights(rng, weight_count(c.params));
   c.per_channel = true;
+  c.has_bias = true;
   for (int co = 0; co < 6; ++co) {
     c.weight_scales.push_back(0.01 * (co + 1));
     c.weight_zero_points.push_back(co * 7 - 20);
+    c.bias.push_back(0.37f * (co - 3));
   }
-  c.has_bias = true;
-  for (int co = 0; co < 6; ++co) c.bias.push_back(0.37f * (co - 3));
-  c.output_scale = 0.3;
-  c.output_zero_point = 90;
+  set_activation_qparams(&c, {0.05, 128}, {0.3, 90});
   c.batch = 2;
   c.length = 9;
-  c.input_scale = 0.05;
-  c.input_zero_point = 128;
-  for (int i = 0; i < 2 * 4 * 9; ++i) c.input.push_back(static_cast<uint8_t>(irand(rng, 0, 255)));
+  c.input = random_activations(rng, 2 * 4 * 9);
   return c;
 }
 
 const OperatorKind kKinds[] = {OperatorKind::kConvTranspose1d, OperatorKind::kConv1d};
+
+// A forward of the operator's current case, checked against the reference;
+// its output.
+std::vector<uint8_t> checked_forward(TestOperator& op) {
+  EXPECT_EQ(op.forward(), Status::kOk) << op.message();
+  EXPECT_EQ(op.output(), reference_forward(op.current())) << describe(op.current());
+  return op.output();
+}
 
 TEST(OperatorState, BatchZeroSucceedsAndWritesNothing) {
   for (OperatorKind kind : kKinds) {
     Case c = state_case(kind);
     c.batch = 0;
     c.input.clear();
-    Configured op(c);
+    TestOperator op(c);
+    ASSERT_EQ(op.status(), Status::kOk) << op.message();
     int64_t lout = -1;
     Error e;
-    InputDesc in;
-    in.batch = 0;
-    in.channels = c.params.in_channels;
-    in.length = c.length;
-    in.scale = c.input_scale;
-    in.zero_point = c.input_zero_point;
-    ASSERT_EQ(qconv::reshape(op.op(), in, -1, &lout, &e), Status::kOk) << e.message;
+    ASSERT_EQ(qconv::reshape(op.op(), input_desc(c), -1, &lout, &e), Status::kOk) << e.message;
     int64_t expected_lout = -1;
     EXPECT_TRUE(reference_forward(c, &expected_lout).empty());
     EXPECT_EQ(lout, expected_lout);
@@ -696,35 +554,31 @@ TEST(OperatorState, EmptyBatchOfHugeLengthNeedsNoScratch) {
       {OperatorKind::kConv1d, 1, 1, 1, 1, "dwconv1d-16x1"},
       {OperatorKind::kConv1d, 8, 16, 3, 1, "conv1d-4x8c2"},
   };
-  std::mt19937 rng(5);
+  Rng rng(5);
   for (const Shape& sh : shapes) {
-    const Case real = qconv_test::dense_blocks_case(sh.kind, sh.cin, sh.cout, sh.k, sh.stride, 0, 100, 2, rng);
-    Configured op(real);
+    const Case real = dense_blocks_case(make_params(sh.kind, sh.cin, sh.cout, sh.k, sh.stride), 100, 2, rng);
+    TestOperator op(real);
+    ASSERT_EQ(op.status(), Status::kOk) << op.message();
     EXPECT_STREQ(qconv::kernel_path(op.op()), sh.path);
     for (int64_t length : {int64_t{1} << 29, int64_t{1} << 30, int64_t{2147483647}}) {
       Case c = real;
       c.batch = 0;
       c.length = length;
-      InputDesc in;
-      in.batch = 0;
-      in.channels = sh.cin;
-      in.length = length;
-      in.scale = c.input_scale;
-      in.zero_point = c.input_zero_point;
       const size_t before = heap_bytes_in_use();
       int64_t lout = -1;
       Error e;
-      ASSERT_EQ(qconv::reshape(op.op(), in, -1, &lout, &e), Status::kOk)
-          << describe_case(c) << ": " << e.message;
-      EXPECT_LT(heap_bytes_in_use(), before + 4096) << describe_case(c);
-      EXPECT_EQ(lout, qconv_test::reference_output_length(c));
+      ASSERT_EQ(qconv::reshape(op.op(), input_desc(c), -1, &lout, &e), Status::kOk)
+          << describe(c) << ": " << e.message;
+      EXPECT_LT(heap_bytes_in_use(), before + 4096) << describe(c);
+      EXPECT_EQ(lout, reference_output_length(c));
       EXPECT_EQ(qconv::setup(op.op(), nullptr, nullptr), Status::kOk);
       EXPECT_EQ(qconv::run(op.op()), Status::kOk);
     }
     // The same operator still computes a real batch.
-    EXPECT_EQ(op.reshape_and_setup(), qconv_test::reference_output_length(real));
-    ASSERT_EQ(op.run(), Status::kOk);
-    EXPECT_EQ(op.output(), reference_forward(real)) << describe_case(real);
+    int64_t lout = -1;
+    ASSERT_EQ(op.forward(&lout), Status::kOk) << op.message();
+    EXPECT_EQ(lout, reference_output_length(real));
+    EXPECT_EQ(op.output(), reference_forward(real)) << describe(real);
   }
 }
 
@@ -735,9 +589,9 @@ TEST(OperatorState, EmptyBatchOfHugeLengthNeedsNoScratch) {
 // weight element + 64 KiB; with the int8 copy, the per-output-channel
 // vectors (scales, zero points, bias: at most 32 bytes each) and the phase
 // cache, <= 5 * weights + 32 * outChannels + 80 KiB.
-uint64_t memory_bound(const qconv::ConvParams& p) {
-  return 5 * static_cast<uint64_t>(qconv_test::weight_count(p)) +
-         32 * static_cast<uint64_t>(p.out_channels) + (80 << 10);
+uint64_t memory_bound(const ConvParams& p) {
+  return 5 * static_cast<uint64_t>(weight_count(p)) + 32 * static_cast<uint64_t>(p.out_channels) +
+         (80 << 10);
 }
 
 // The operator's heap growth over create + set_weights (0 where malloc's
@@ -747,19 +601,16 @@ size_t create_and_measure(const Case& c, qconv::Operator** op) {
   const size_t before = heap_bytes_in_use();
   *op = nullptr;
   if (qconv::create_operator(c.params, op, &e) != Status::kOk) {
-    ADD_FAILURE() << describe_case(c) << ": " << e.message;
+    ADD_FAILURE() << describe(c) << ": " << e.message;
     return 0;
   }
-  const WeightDesc wd = qconv_test::weight_desc(c);
-  EXPECT_EQ(qconv::set_weights(*op, wd, c.has_bias ? c.bias.data() : nullptr, c.bias.size(), &e),
-            Status::kOk)
-      << e.message;
+  EXPECT_EQ(set_case_weights(*op, c, &e), Status::kOk) << e.message;
   const size_t after = heap_bytes_in_use();
   return after > before ? after - before : 0;
 }
 
 TEST(OperatorMemory, PackedWeightsStayWithinASmallFactorOfTheWeights) {
-  std::mt19937 rng(424242);
+  Rng rng(424242);
   int checked_forwards = 0, stride_at_least_k = 0, many_phases = 0, dw = 0, tile = 0;
   int checked_many_phases = 0;
   for (int iter = 0; iter < 300; ++iter) {
@@ -771,18 +622,17 @@ TEST(OperatorMemory, PackedWeightsStayWithinASmallFactorOfTheWeights) {
     p.groups = grouping < 4 ? 1 : grouping < 7 ? irand(rng, 2, 8) : irand(rng, 16, 256);
     const int64_t cin_g = irand(rng, 0, 1) ? 1 : irand(rng, 0, 1) ? irand(rng, 1, 4) : irand(rng, 1, 64);
     const int64_t cout_g = irand(rng, 0, 9) < 7 ? irand(rng, 1, 9) : irand(rng, 1, 64);
-    p.in_channels = p.groups * cin_g;
-    p.out_channels = p.groups * cout_g;
+    set_channels_per_group(&p, cin_g, cout_g);
     p.dilation = irand(rng, 1, 3);
     const int64_t target = int64_t{1} << irand(rng, 15, 20);  // weight elements
     p.kernel_size = std::max<int64_t>(1, std::min<int64_t>(target / (p.groups * cin_g * cout_g), 1 << 20));
     const int64_t K = p.kernel_size;
     const int draw = irand(rng, 0, 9);
-    p.stride = draw < 3 ? K + irand(rng, 0, 5) : draw < 5 ? 2 * K : draw < 6 ? p.dilation * (K - 1) + 2
+    p.stride = draw < 3 ? K + irand(rng, 0, 5) : draw < 5 ? 2 * K : draw < 6 ? kernel_span(p) + 1
                                                                              : irand(rng, 1, 8);
     if (transposed) p.output_padding = irand(rng, 0, static_cast<int>(std::min<int64_t>(p.stride - 1, 3)));
     p.padding = irand(rng, 0, 2);
-    c.weight.resize(static_cast<size_t>(qconv_test::weight_count(p)));
+    c.weight.resize(static_cast<size_t>(weight_count(p)));
     for (size_t i = 0; i < c.weight.size(); ++i) c.weight[i] = static_cast<int8_t>(i * 2654435761u >> 24);
     c.per_channel = irand(rng, 0, 1);
     const size_t nq = c.per_channel ? static_cast<size_t>(p.out_channels) : 1;
@@ -793,7 +643,7 @@ TEST(OperatorMemory, PackedWeightsStayWithinASmallFactorOfTheWeights) {
     qconv::Operator* op = nullptr;
     const size_t grew = create_and_measure(c, &op);
     if (op == nullptr) continue;
-    EXPECT_LE(grew, memory_bound(p)) << describe_case(c) << ": " << grew << " bytes for "
+    EXPECT_LE(grew, memory_bound(p)) << describe(c) << ": " << grew << " bytes for "
                                      << c.weight.size() << " weights";
     stride_at_least_k += transposed && p.stride >= K;
     // ConvTranspose1d phases: min(K, stride / gcd(dilation, stride)).
@@ -804,22 +654,18 @@ TEST(OperatorMemory, PackedWeightsStayWithinASmallFactorOfTheWeights) {
     // Short inputs where the output is small enough for the reference: the
     // phases beyond the cached ones, derived on the fly, give its bytes.
     c.batch = 1;
-    c.length = transposed ? irand(rng, 1, 3) : p.dilation * (K - 1) + 1 + irand(rng, 0, 3);
+    c.length = transposed ? irand(rng, 1, 3) : kernel_span(p) + irand(rng, 0, 3);
     if (!transposed && c.length < 1) continue;
-    const int64_t lout = qconv_test::reference_output_length(c);
+    const int64_t lout = reference_output_length(c);
     if (lout < 1 || p.out_channels * lout > (int64_t{1} << 20) ||
-        double(qconv_test::weight_count(p)) * (transposed ? c.length : lout) > 2.5e5) {
+        double(weight_count(p)) * (transposed ? c.length : lout) > 2.5e5) {
       continue;
     }
-    c.input.resize(static_cast<size_t>(p.in_channels * c.length));
-    for (auto& x : c.input) x = static_cast<uint8_t>(rng());
-    c.input_zero_point = 128;
-    c.input_scale = 0.05;
-    c.output_scale = 0.5;
-    c.output_zero_point = 100;
+    c.input = random_bytes(rng, p.in_channels * c.length);
+    set_activation_qparams(&c, {0.05, 128}, {0.5, 100});
     const ApiResult got = run_api(c);
-    ASSERT_EQ(got.status, Status::kOk) << describe_case(c) << ": " << got.message;
-    EXPECT_EQ(got.output, reference_forward(c)) << describe_case(c);
+    ASSERT_EQ(got.status, Status::kOk) << describe(c) << ": " << got.message;
+    EXPECT_EQ(got.output, reference_forward(c)) << describe(c);
     ++checked_forwards;
     checked_many_phases += beyond_cache;
   }
@@ -837,9 +683,7 @@ TEST(OperatorMemory, PackedWeightsStayWithinASmallFactorOfTheWeights) {
 // The module: 4 MiB of weights, one channel, stride = K.
 TEST(OperatorMemory, FourMegabyteUpsamplerWithStrideK) {
   Case c;
-  c.params.kind = OperatorKind::kConvTranspose1d;
-  c.params.kernel_size = int64_t{1} << 22;
-  c.params.stride = int64_t{1} << 22;
+  c.params = make_params(OperatorKind::kConvTranspose1d, 1, 1, int64_t{1} << 22, int64_t{1} << 22);
   c.weight.assign(size_t{1} << 22, 3);
   c.weight_scales = {0.01};
   c.weight_zero_points = {0};
@@ -852,36 +696,22 @@ TEST(OperatorMemory, FourMegabyteUpsamplerWithStrideK) {
 
 TEST(OperatorState, SecondReshapeOfTheSameShapeChangesNothing) {
   for (OperatorKind kind : kKinds) {
-    Configured op(state_case(kind));
-    const std::vector<uint8_t> expected = reference_forward(op.current());
-    op.reshape_and_setup();
-    ASSERT_EQ(op.run(), Status::kOk);
-    EXPECT_EQ(op.output(), expected);
+    TestOperator op(state_case(kind));
+    const std::vector<uint8_t> expected = checked_forward(op);
     // Run again without any reshape.
     std::fill(op.output().begin(), op.output().end(), 0);
     ASSERT_EQ(op.run(), Status::kOk);
     EXPECT_EQ(op.output(), expected);
     // Reshape with the same shape and quantization, twice.
-    for (int i = 0; i < 2; ++i) {
-      op.reshape_and_setup();
-      ASSERT_EQ(op.run(), Status::kOk);
-      EXPECT_EQ(op.output(), expected);
-    }
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(checked_forward(op), expected);
   }
 }
 
 TEST(OperatorState, OutputScaleChangeNeedsReshapeAndTakesEffect) {
   for (OperatorKind kind : kKinds) {
-    Configured op(state_case(kind));
-    op.reshape_and_setup();
-    ASSERT_EQ(op.run(), Status::kOk);
-    const std::vector<uint8_t> before = op.output();
-    EXPECT_EQ(before, reference_forward(op.current()));
-
-    Error e;
-    op.current().output_scale = 0.07;
-    ASSERT_EQ(qconv::set_output_quantization(op.op(), 0.07, op.current().output_zero_point, &e),
-              Status::kOk);
+    TestOperator op(state_case(kind));
+    const std::vector<uint8_t> before = checked_forward(op);
+    ASSERT_EQ(op.set_output_quantization(0.07, op.current().output_zero_point), Status::kOk) << op.message();
     const std::vector<uint8_t> expected = reference_forward(op.current());
     ASSERT_NE(expected, before);  // the change is visible in this case
     // Without a reshape the run is refused and the output is not touched.
@@ -890,12 +720,10 @@ TEST(OperatorState, OutputScaleChangeNeedsReshapeAndTakesEffect) {
     EXPECT_EQ(op.output(), std::vector<uint8_t>(op.output().size(), 0xA5));
     EXPECT_NE(qconv::setup(op.op(), op.current().input.data(), op.output().data()), Status::kOk);
     // After a reshape the new scale is used.
-    op.reshape_and_setup();
-    ASSERT_EQ(op.run(), Status::kOk);
+    ASSERT_EQ(op.forward(), Status::kOk) << op.message();
     EXPECT_EQ(op.output(), expected);
     // Setting the same scale again keeps the operator ready.
-    ASSERT_EQ(qconv::set_output_quantization(op.op(), 0.07, op.current().output_zero_point, &e),
-              Status::kOk);
+    ASSERT_EQ(op.set_output_quantization(0.07, op.current().output_zero_point), Status::kOk) << op.message();
     std::fill(op.output().begin(), op.output().end(), 0xA5);
     ASSERT_EQ(op.run(), Status::kOk);
     EXPECT_EQ(op.output(), expected);
@@ -904,14 +732,9 @@ TEST(OperatorState, OutputScaleChangeNeedsReshapeAndTakesEffect) {
 
 TEST(OperatorState, OutputZeroPointChangeIsNeverStale) {
   for (OperatorKind kind : kKinds) {
-    Configured op(state_case(kind));
-    op.reshape_and_setup();
-    ASSERT_EQ(op.run(), Status::kOk);
-    const std::vector<uint8_t> before = op.output();
-    Error e;
-    op.current().output_zero_point = 17;
-    ASSERT_EQ(qconv::set_output_quantization(op.op(), op.current().output_scale, 17, &e),
-              Status::kOk);
+    TestOperator op(state_case(kind));
+    const std::vector<uint8_t> before = checked_forward(op);
+    ASSERT_EQ(op.set_output_quantization(op.current().output_scale, 17), Status::kOk) << op.message();
     const std::vector<uint8_t> expected = reference_forward(op.current());
     ASSERT_NE(expected, before);
     // A direct run either refuses or uses the new zero point.
@@ -919,19 +742,15 @@ TEST(OperatorState, OutputZeroPointChangeIsNeverStale) {
     if (op.run() == Status::kOk) {
       EXPECT_EQ(op.output(), expected);
     }
-    op.reshape_and_setup();
-    ASSERT_EQ(op.run(), Status::kOk);
+    ASSERT_EQ(op.forward(), Status::kOk) << op.message();
     EXPECT_EQ(op.output(), expected);
   }
 }
 
 TEST(OperatorState, NewWeightsNeedReshapeAndTakeEffect) {
   for (OperatorKind kind : kKinds) {
-    Configured op(state_case(kind));
-    op.reshape_and_setup();
-    ASSERT_EQ(op.run(), Status::kOk);
-    const std::vector<uint8_t> before = op.output();
-    EXPECT_EQ(before, reference_forward(op.current()));
+    TestOperator op(state_case(kind));
+    const std::vector<uint8_t> before = checked_forward(op);
 
     // New weights, per-tensor now, and no bias.
     Case& c = op.current();
@@ -941,15 +760,14 @@ TEST(OperatorState, NewWeightsNeedReshapeAndTakeEffect) {
     c.weight_zero_points = {-4};
     c.has_bias = false;
     c.bias.clear();
-    op.set_weights(c);
+    ASSERT_EQ(op.set_weights(c), Status::kOk) << op.message();
     EXPECT_EQ(qconv::bias_data(op.op()), nullptr);
     const std::vector<uint8_t> expected = reference_forward(c);
     ASSERT_NE(expected, before);
     std::fill(op.output().begin(), op.output().end(), 0xA5);
     EXPECT_NE(op.run(), Status::kOk) << "run without reshape after set_weights";
     EXPECT_EQ(op.output(), std::vector<uint8_t>(op.output().size(), 0xA5));
-    op.reshape_and_setup();
-    ASSERT_EQ(op.run(), Status::kOk);
+    ASSERT_EQ(op.forward(), Status::kOk) << op.message();
     EXPECT_EQ(op.output(), expected);
   }
 }
@@ -958,57 +776,56 @@ TEST(OperatorState, ReusedOperatorFollowsEveryChange) {
   // One operator per kind, many reshapes with new shapes, input
   // quantization, output quantization and weights: every result equals the
   // reference for the current state (no stale cached state, SEMANTICS §6).
-  std::mt19937 rng(31337);
+  Rng rng(31337);
   for (OperatorKind kind : kKinds) {
-    Configured op(state_case(kind));
+    TestOperator op(state_case(kind));
+    ASSERT_EQ(op.status(), Status::kOk) << op.message();
     for (int step = 0; step < 120; ++step) {
       Case& c = op.current();
-      Error e;
       switch (step % 4) {
         case 0:  // input quantization
           c.input_scale = log_uniform(rng, 1e-3, 1.0);
           c.input_zero_point = random_activation_zero_point(rng);
           break;
-        case 1:  // output quantization
-          c.output_scale = log_uniform(rng, 1e-3, 1.0);
-          c.output_zero_point = random_activation_zero_point(rng);
-          ASSERT_EQ(qconv::set_output_quantization(op.op(), c.output_scale, c.output_zero_point, &e),
-                    Status::kOk);
+        case 1: {  // output quantization
+          const double scale = log_uniform(rng, 1e-3, 1.0);
+          ASSERT_EQ(op.set_output_quantization(scale, random_activation_zero_point(rng)), Status::kOk)
+              << op.message();
           break;
+        }
         case 2:  // shape
           c.batch = irand(rng, 0, 3);
           c.length = irand(rng, 4, 20);
           break;
         default:  // weights
-          for (int8_t& w : c.weight) w = static_cast<int8_t>(irand(rng, -128, 127));
+          c.weight = random_weights(rng, static_cast<int64_t>(c.weight.size()));
           for (double& ws : c.weight_scales) ws = log_uniform(rng, 1e-3, 1e-1);
           for (double& zp : c.weight_zero_points) zp = irand(rng, -128, 127);
           c.has_bias = chance(rng, 0.7);
           c.bias.assign(c.has_bias ? 6 : 0, 0.0f);
           for (float& b : c.bias) b = static_cast<float>(log_uniform(rng, 1e-3, 10.0));
-          op.set_weights(c);
+          ASSERT_EQ(op.set_weights(c), Status::kOk) << op.message();
           break;
       }
-      c.input.resize(static_cast<size_t>(c.batch * c.params.in_channels * c.length));
-      for (uint8_t& x : c.input) x = static_cast<uint8_t>(irand(rng, 0, 255));
+      c.input = random_activations(rng, c.batch * c.params.in_channels * c.length);
       c.requested_length = -1;
       if (kind == OperatorKind::kConvTranspose1d && chance(rng, 0.3)) {
-        // stride 2: min or min + 1; outputPadding 1 gives min + 1 otherwise.
-        const int64_t min_size = (c.length - 1) * 2 - 2 + 2 * 2 + 1;
-        c.requested_length = min_size + irand(rng, 0, 1);
+        // outputSize accepts the smallest length and one more (stride 2).
+        c.requested_length = transposed_min_output_length(c.params, c.length) + irand(rng, 0, 1);
       }
-      int64_t expected_lout = -1;
+      int64_t expected_lout = -1, lout = -1;
       const std::vector<uint8_t> expected = reference_forward(c, &expected_lout);
-      EXPECT_EQ(op.reshape_and_setup(), expected_lout) << "step " << step;
-      ASSERT_EQ(op.run(), Status::kOk);
-      ASSERT_EQ(op.output(), expected) << "step " << step << " " << describe_case(c);
+      ASSERT_EQ(op.forward(&lout), Status::kOk) << "step " << step << ": " << op.message();
+      EXPECT_EQ(lout, expected_lout) << "step " << step;
+      ASSERT_EQ(op.output(), expected) << "step " << step << " " << describe(c);
     }
   }
 }
 
 TEST(OperatorState, AccessorsReturnWhatWasSet) {
   const Case c = state_case(OperatorKind::kConvTranspose1d);
-  Configured op(c);
+  TestOperator op(c);
+  ASSERT_EQ(op.status(), Status::kOk) << op.message();
   ASSERT_EQ(qconv::weight_size(op.op()), c.weight.size());
   EXPECT_TRUE(std::equal(c.weight.begin(), c.weight.end(), qconv::weight_data(op.op())));
   ASSERT_EQ(qconv::num_weight_qparams(op.op()), 6u);
@@ -1032,23 +849,21 @@ TEST(OperatorState, NewOperatorHasZeroWeightsAndBias) {
   // output zero point (set to 77 here).
   for (OperatorKind kind : kKinds) {
     for (bool bias : {true, false}) {
-      ConvParams p = state_case(kind).params;
-      p.bias = bias;
+      Case c = state_case(kind);
+      c.params.bias = bias;
+      c.batch = 1;
+      c.input_scale = 0.1;
+      c.input_zero_point = 3;
+      c.input.assign(36, 200);
       qconv::Operator* op = nullptr;
       Error e;
-      ASSERT_EQ(qconv::create_operator(p, &op, &e), Status::kOk) << e.message;
+      ASSERT_EQ(qconv::create_operator(c.params, &op, &e), Status::kOk) << e.message;
       EXPECT_EQ(qconv::bias_data(op) != nullptr, bias);
       ASSERT_EQ(qconv::set_output_quantization(op, 0.5, 77, &e), Status::kOk);
-      InputDesc in;
-      in.batch = 1;
-      in.channels = 4;
-      in.length = 9;
-      in.scale = 0.1;
-      in.zero_point = 3;
       int64_t lout = 0;
-      ASSERT_EQ(qconv::reshape(op, in, -1, &lout, &e), Status::kOk) << e.message;
-      std::vector<uint8_t> x(36, 200), y(static_cast<size_t>(6 * lout), 0);
-      ASSERT_EQ(qconv::setup(op, x.data(), y.data()), Status::kOk);
+      ASSERT_EQ(qconv::reshape(op, input_desc(c), -1, &lout, &e), Status::kOk) << e.message;
+      std::vector<uint8_t> y(static_cast<size_t>(6 * lout), 0);
+      ASSERT_EQ(qconv::setup(op, c.input.data(), y.data()), Status::kOk);
       ASSERT_EQ(qconv::run(op), Status::kOk);
       EXPECT_EQ(y, std::vector<uint8_t>(y.size(), 77));
       qconv::delete_operator(op);
@@ -1057,32 +872,4 @@ TEST(OperatorState, NewOperatorHasZeroWeightsAndBias) {
 }
 
 }  // namespace
-
-// Output blocks through the staging buffer (several blocks, output rows a
-// multiple of 256 bytes apart) and blocks written in place, both kernels.
-TEST(OperatorEdge, OutputBlocksMatchReference) {
-  std::mt19937 rng(99);
-  struct Shape {
-    OperatorKind kind;
-    int64_t cin, cout, k, stride, padding, length;
-  };
-  const Shape shapes[] = {
-      {OperatorKind::kConvTranspose1d, 1, 64, 16, 8, 4, 512},   // Lout 4096: staged
-      {OperatorKind::kConvTranspose1d, 3, 40, 4, 2, 1, 1024},   // Lout 2048: staged
-      {OperatorKind::kConvTranspose1d, 3, 40, 4, 2, 1, 1023},   // Lout 2046: in place
-      {OperatorKind::kConv1d, 4, 64, 3, 1, 1, 2048},            // Lout 2048: staged
-      {OperatorKind::kConv1d, 4, 64, 3, 1, 1, 2047},            // in place
-  };
-  for (const Shape& sh : shapes) {
-    const Case c = qconv_test::dense_blocks_case(sh.kind, sh.cin, sh.cout, sh.k, sh.stride, sh.padding,
-                                                 sh.length, 2, rng);
-    int64_t lout = -1;
-    const std::vector<uint8_t> expected = reference_forward(c, &lout, nullptr);
-    for (const qconv::Backend backend : {qconv::Backend::kDefault, qconv::Backend::kScalar}) {
-      const ApiResult got = run_api(c, backend);
-      ASSERT_EQ(got.status, Status::kOk) << got.message;
-      EXPECT_EQ(got.kernel_path, "conv1d-4x8c2");
-      EXPECT_TRUE(got.output == expected) << describe_case(c) << " Lout " << lout;
-    }
-  }
-}
+}  // namespace qconv_test

@@ -11,14 +11,9 @@
 
 #include "quantization.h"
 
+// Inside qconv: the helpers under test by their own names.
+namespace qconv {
 namespace {
-
-using qconv::bias_through_float32;
-using qconv::quantize_bias;
-using qconv::requantization_scale;
-using qconv::requantize_fp32_magic;
-using qconv::requantize_reference;
-using qconv::wrapping_add;
 
 constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
 constexpr int32_t kMin = std::numeric_limits<int32_t>::min();
@@ -338,16 +333,17 @@ TEST(WrappingAdd, TwosComplement) {
 }
 
 TEST(ScaleChecks, NormalPositiveFloat32Only) {
-  EXPECT_TRUE(qconv::is_valid_scale(1.0));
-  EXPECT_TRUE(qconv::is_valid_scale(1.2e-38));  // just above FLT_MIN ~ 1.1755e-38
-  EXPECT_FALSE(qconv::is_valid_scale(1e-38));   // just below: subnormal as float32
-  EXPECT_FALSE(qconv::is_valid_scale(0.0));
-  EXPECT_FALSE(qconv::is_valid_scale(-1.0));
-  EXPECT_FALSE(qconv::is_valid_scale(std::nan("")));
-  EXPECT_FALSE(qconv::is_valid_scale(std::numeric_limits<double>::infinity()));
-  EXPECT_FALSE(qconv::is_valid_scale(1e-39));  // subnormal as float32
-  EXPECT_FALSE(qconv::is_valid_scale(1e39));   // inf as float32
-  EXPECT_TRUE(qconv::is_valid_scale(3.4e38));
+  EXPECT_TRUE(is_valid_scale(1.0));
+  EXPECT_TRUE(is_valid_scale(1.2e-38));  // just above FLT_MIN ~ 1.1755e-38
+  EXPECT_FALSE(is_valid_scale(1e-38));   // just below: subnormal as float32
+  EXPECT_FALSE(is_valid_scale(0.0));
+  EXPECT_FALSE(is_valid_scale(-1.0));
+  EXPECT_FALSE(is_valid_scale(std::nan("")));
+  EXPECT_FALSE(is_valid_scale(std::numeric_limits<double>::infinity()));
+  EXPECT_FALSE(is_valid_scale(1e-39));  // subnormal as float32
+  EXPECT_FALSE(is_valid_scale(1e39));   // inf as float32
+  EXPECT_TRUE(is_valid_scale(3.4e38));
 }
 
 }  // namespace
+}  // namespace qconv

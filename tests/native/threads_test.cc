@@ -4,32 +4,24 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
-#include <random>
 #include <set>
 #include <vector>
 
-#include "qconv/qconv.h"
-#include "reference.h"
+#include "harness.h"
 
+namespace qconv_test {
 namespace {
-
-using qconv::OperatorKind;
-using qconv::PaddingMode;
-using qconv::Status;
-using qconv_test::ApiResult;
-using qconv_test::Case;
-
-int irand(std::mt19937& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
 
 // Weight qparams (per channel or per tensor; scales 2^-e to 2^-(e+3) times
 // 1-2), a bias (drawn or not after the scales when draw_bias, else as
 // params.bias says), and input/output qparams, for a random case. (The draw
 // order is fixed: the seeded tests keep their configurations.)
-void random_qparams(std::mt19937& rng, Case* c, int scale_exponent, bool draw_bias, double output_scale_base) {
-  qconv::ConvParams& p = c->params;
+void random_qparams(Rng& rng, Case* c, int scale_exponent, bool draw_bias, double output_scale_base) {
+  ConvParams& p = c->params;
   c->per_channel = irand(rng, 0, 1);
   const size_t nq = c->per_channel ? static_cast<size_t>(p.out_channels) : 1;
   for (size_t i = 0; i < nq; ++i) {
@@ -50,10 +42,10 @@ void random_qparams(std::mt19937& rng, Case* c, int scale_exponent, bool draw_bi
 }
 
 // A case of at least about 1M multiply-adds (the threshold for threads).
-Case big_case(std::mt19937& rng) {
+Case big_case(Rng& rng) {
   for (;;) {
     Case c;
-    qconv::ConvParams& p = c.params;
+    ConvParams& p = c.params;
     p.kind = irand(rng, 0, 1) ? OperatorKind::kConv1d : OperatorKind::kConvTranspose1d;
     const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
     const int shape = irand(rng, 0, 3);
@@ -82,16 +74,13 @@ Case big_case(std::mt19937& rng) {
     c.batch = irand(rng, 0, 3) == 0 ? irand(rng, 2, 9) : 1;
     c.length = irand(rng, 16, long_input ? 4000 : 1500);
     const int64_t cin_g = p.in_channels / p.groups;
-    const int64_t lout = qconv_test::reference_output_length(c);
-    if (!transposed && (lout < 1 || (p.padding_mode == PaddingMode::kReflect && p.padding >= c.length))) continue;
-    if (transposed && lout < 1) continue;
+    const int64_t lout = reference_output_length(c);
+    if (lout < 1 || (p.padding_mode == PaddingMode::kReflect && p.padding >= c.length)) continue;
     const double macs = double(c.batch) * p.out_channels * cin_g * p.kernel_size * (transposed ? c.length : lout);
     if (macs < 1.2e6 || macs > 4e7) continue;
-    c.weight.resize(static_cast<size_t>(qconv_test::weight_count(p)));
-    for (auto& w : c.weight) w = static_cast<int8_t>(irand(rng, -128, 127));
+    c.weight = random_weights(rng, weight_count(p));
     random_qparams(rng, &c, 7, false, 0.1);
-    c.input.resize(static_cast<size_t>(c.batch * p.in_channels * c.length));
-    for (auto& x : c.input) x = static_cast<uint8_t>(rng());
+    c.input = random_bytes(rng, c.batch * p.in_channels * c.length);
     return c;
   }
 }
@@ -104,28 +93,28 @@ class Threads : public ::testing::Test {
   }
 };
 
-// QCONV_THREADS_TEST_CASES: fewer cases (npm test runs 30 under
-// ThreadSanitizer, which is about 30 times slower).
-int case_count() {
+// QCONV_THREADS_TEST_CASES, times `per_case`, or `otherwise`: fewer cases
+// (npm test runs 30 under ThreadSanitizer, which is about 30 times slower).
+int case_count(int per_case = 1, int otherwise = 120) {
   const char* env = std::getenv("QCONV_THREADS_TEST_CASES");
   const int n = env ? std::atoi(env) : 0;
-  return n > 0 ? n : 120;
+  return n > 0 ? n * per_case : otherwise;
 }
 
 TEST_F(Threads, SameBytesAsOneThreadAndTheReference) {
   ASSERT_TRUE(qconv::threads_supported());
-  std::mt19937 rng(61125);
+  Rng rng(61125);
   int shared = 0, batch_items = 0, dw = 0, tile = 0, failures = 0;
   const int cases = case_count();
   for (int iter = 0; iter < cases && failures < 5; ++iter) {
     const Case c = big_case(rng);
     int64_t lout = -1;
-    const std::vector<uint8_t> expected = qconv_test::reference_forward(c, &lout, nullptr);
+    const std::vector<uint8_t> expected = reference_forward(c, &lout, nullptr);
     for (size_t threads : {1, 2, 3, 4}) {
-      qconv::Error error;
+      Error error;
       ASSERT_EQ(qconv::set_num_threads(threads, &error), Status::kOk) << error.message;
       ASSERT_EQ(qconv::num_threads(), threads);
-      const ApiResult got = qconv_test::run_api(c);
+      const ApiResult got = run_api(c);
       ASSERT_EQ(got.status, Status::kOk) << got.stage << ": " << got.message;
       if (threads == 1) {
         EXPECT_EQ(got.thread_plan.threads, 1u);
@@ -166,15 +155,15 @@ TEST_F(Threads, StagedOutputBlocks) {
       {OperatorKind::kConv1d, 4, 64, 3, 1, 1, 2048, 1},            // Lout 2048
       {OperatorKind::kConv1d, 4, 64, 3, 1, 1, 2048, 6},            // batch items
   };
-  std::mt19937 rng(7);
+  Rng rng(7);
   for (const Shape& sh : shapes) {
-    const Case c = qconv_test::dense_blocks_case(sh.kind, sh.cin, sh.cout, sh.k, sh.stride, sh.padding,
-                                                 sh.length, sh.batch, rng);
+    const Case c = dense_blocks_case(make_params(sh.kind, sh.cin, sh.cout, sh.k, sh.stride, sh.padding),
+                                     sh.length, sh.batch, rng);
     int64_t lout = -1;
-    const std::vector<uint8_t> expected = qconv_test::reference_forward(c, &lout, nullptr);
+    const std::vector<uint8_t> expected = reference_forward(c, &lout, nullptr);
     for (size_t threads : {2, 3}) {
       ASSERT_EQ(qconv::set_num_threads(threads, nullptr), Status::kOk);
-      const ApiResult got = qconv_test::run_api(c);
+      const ApiResult got = run_api(c);
       ASSERT_EQ(got.status, Status::kOk) << got.message;
       EXPECT_EQ(got.thread_plan.threads, threads);
       EXPECT_TRUE(got.thread_plan.staged_output) << "Lout " << lout;
@@ -194,7 +183,7 @@ TEST_F(Threads, StagedOutputBlocks) {
 
 // Whether some output phase of a ConvTranspose1d has no tap: its outputs
 // hold the requantized bias only.
-bool has_tapless_phase(const qconv::ConvParams& p) {
+bool has_tapless_phase(const ConvParams& p) {
   if (p.kind != OperatorKind::kConvTranspose1d) return false;
   std::set<int64_t> residues;
   for (int64_t k = 0; k < p.kernel_size; ++k) residues.insert(k * p.dilation % p.stride);
@@ -206,10 +195,10 @@ bool has_tapless_phase(const qconv::ConvParams& p) {
 // the tile path stages them); kLong: 1-4 channels, lengths up to 64k.
 enum class Family { kSmall, kStaged, kLong };
 
-Case differential_case(std::mt19937& rng, Family family) {
+Case differential_case(Rng& rng, Family family) {
   for (;;) {
     Case c;
-    qconv::ConvParams& p = c.params;
+    ConvParams& p = c.params;
     p.kind = irand(rng, 0, 3) == 0 ? OperatorKind::kConv1d : OperatorKind::kConvTranspose1d;
     const bool transposed = p.kind == OperatorKind::kConvTranspose1d;
     const int max_channels = family == Family::kLong ? 4 : 64;
@@ -226,13 +215,12 @@ Case differential_case(std::mt19937& rng, Family family) {
     const int cout_g = grouping >= 8 ? irand(rng, 1, 2)
                        : family == Family::kStaged ? irand(rng, std::min(5, per_group), per_group)
                                                    : irand(rng, 1, per_group);
-    p.in_channels = p.groups * cin_g;
-    p.out_channels = p.groups * cout_g;
+    set_channels_per_group(&p, cin_g, cout_g);
     // One draw in 10 has a long kernel: with a large stride, more phases than
     // the operator caches (it derives the others as it goes).
     p.kernel_size = irand(rng, 0, 9) == 0 ? irand(rng, 17, 40) : irand(rng, 1, family == Family::kLong ? 4 : 5);
     p.dilation = irand(rng, 1, 3);
-    const int64_t span = p.dilation * (p.kernel_size - 1) + 1;
+    const int64_t span = kernel_span(p);
     // Half the draws leave outputs no tap reaches (ConvTranspose1d).
     p.stride = irand(rng, 0, 1) ? irand(rng, static_cast<int>(span) + 1, static_cast<int>(span) + 4)
                                 : irand(rng, 1, 4);
@@ -254,11 +242,12 @@ Case differential_case(std::mt19937& rng, Family family) {
     }
     if (transposed) {
       // The input length whose output window [min, min + stride) holds the
-      // target; outputPadding (or outputSize) picks it.
+      // target (§5's output length solved for L); outputPadding (or
+      // outputSize) picks it.
       const int64_t numerator = target - 1 + 2 * p.padding - (span - 1);
       if (numerator < 0) continue;
       c.length = numerator / p.stride + 1;
-      const int64_t min_size = (c.length - 1) * p.stride - 2 * p.padding + span;
+      const int64_t min_size = transposed_min_output_length(p, c.length);
       if (irand(rng, 0, 4) == 0) {
         c.requested_length = target;
         p.output_padding = irand(rng, 0, static_cast<int>(std::max(p.stride, p.dilation) - 1));
@@ -266,7 +255,7 @@ Case differential_case(std::mt19937& rng, Family family) {
         p.output_padding = target - min_size;
       }
     } else {
-      c.length = (target - 1) * p.stride + span - 2 * p.padding;
+      c.length = (target - 1) * p.stride + span - 2 * p.padding;  // the L whose output is the target
       if (c.length < 1 || (p.padding_mode == PaddingMode::kReflect && p.padding >= c.length)) continue;
     }
     const int batch_draws[] = {1, 1, 1, 2, 3, 4, 8};
@@ -286,7 +275,7 @@ Case differential_case(std::mt19937& rng, Family family) {
       state ^= state << 17;
       return static_cast<uint8_t>(state >> 24);
     };
-    c.weight.resize(static_cast<size_t>(qconv_test::weight_count(p)));
+    c.weight.resize(static_cast<size_t>(weight_count(p)));
     for (auto& w : c.weight) w = static_cast<int8_t>(next_byte());
     random_qparams(rng, &c, 6, true, 0.05);
     c.input.resize(static_cast<size_t>(c.batch * p.in_channels * c.length));
@@ -300,30 +289,16 @@ Family family_of(int index) {
   return r == 0 ? Family::kLong : r <= 3 ? Family::kStaged : Family::kSmall;
 }
 
-// QCONV_THREADS_TEST_CASES (npm test's ThreadSanitizer run) scales it down.
-int differential_count() {
-  const char* env = std::getenv("QCONV_THREADS_TEST_CASES");
-  const int n = env ? std::atoi(env) : 0;
-  return n > 0 ? n * 10 : 20000;
-}
-
 uint64_t fnv1a(const std::vector<uint8_t>& bytes) {
   uint64_t h = 1469598103934665603ull;
   for (uint8_t b : bytes) h = (h ^ b) * 1099511628211ull;
   return h;
 }
 
-size_t differing_bytes(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
-  if (a.size() != b.size()) return std::max(a.size(), b.size());
-  size_t n = 0;
-  for (size_t i = 0; i < a.size(); ++i) n += a[i] != b[i];
-  return n;
-}
-
 TEST_F(Threads, DifferentialRandomShapesOn1To4Threads) {
   ASSERT_TRUE(qconv::threads_supported());
   qconv::set_min_parallel_work(0);
-  const int configs = differential_count();
+  const int configs = case_count(10, 20000);
   // The one-thread pass checks every configuration against the reference and
   // keeps the reference's hash; the 2- and 4-thread passes regenerate the
   // same configurations (same seed) and compare with it.
@@ -334,22 +309,21 @@ TEST_F(Threads, DifferentialRandomShapesOn1To4Threads) {
     int tapless_staged_shared = 0, long_runs = 0, many_phases = 0;
   } seen;
   for (size_t threads : {1, 2, 4}) {
-    qconv::Error error;
+    Error error;
     ASSERT_EQ(qconv::set_num_threads(threads, &error), Status::kOk) << error.message;
-    std::mt19937 rng(20261111);
+    Rng rng(20261111);
     for (int i = 0; i < configs && failures < 5; ++i) {
       const Family family = family_of(i);
       const Case c = differential_case(rng, family);
-      const ApiResult got = qconv_test::run_api(c);
-      ASSERT_EQ(got.status, Status::kOk) << got.stage << ": " << got.message << " in "
-                                         << qconv_test::describe_case(c);
+      const ApiResult got = run_api(c);
+      ASSERT_EQ(got.status, Status::kOk) << got.stage << ": " << got.message << " in " << describe(c);
       ASSERT_EQ(got.thread_plan.threads, threads) << "the split threshold is 0";
       std::vector<uint8_t> expected;
       if (threads == 1) {
-        expected = qconv_test::reference_forward(c);
+        expected = reference_forward(c);
         expected_hash[static_cast<size_t>(i)] = fnv1a(expected);
       } else if (fnv1a(got.output) != expected_hash[static_cast<size_t>(i)]) {
-        expected = qconv_test::reference_forward(c);
+        expected = reference_forward(c);
       }
       if (!expected.empty() && got.output != expected) {
         ++failures;
@@ -358,7 +332,7 @@ TEST_F(Threads, DifferentialRandomShapesOn1To4Threads) {
                       << (got.thread_plan.batch_items ? ", batch items" : ", shared item")
                       << (got.thread_plan.staged_output ? ", staged" : ", unstaged") << "): "
                       << differing_bytes(got.output, expected) << " of " << expected.size()
-                      << " bytes differ from the reference: " << qconv_test::describe_case(c);
+                      << " bytes differ from the reference: " << describe(c);
       }
       if (threads == 1) {
         seen.conv += c.params.kind == OperatorKind::kConv1d;
@@ -407,21 +381,21 @@ TEST_F(Threads, Issue11UpsamplersSameBytesOn1To4Threads) {
       {1, 16, 2, 5, 2, 2, 32768},   // ConvTranspose1d(1, 16, 2, {stride: 5, outputPadding: 2, dilation: 2})
       {8, 32, 3, 4, 1, 1, 8192},    // ConvTranspose1d(8, 32, 3, {stride: 4, outputPadding: 1})
   };
-  std::mt19937 rng(11);
+  Rng rng(11);
   for (const Shape& sh : shapes) {
-    Case c = qconv_test::dense_blocks_case(OperatorKind::kConvTranspose1d, sh.cin, sh.cout, sh.k, sh.stride,
-                                           0, sh.length, 1, rng);
+    Case c = dense_blocks_case(make_params(OperatorKind::kConvTranspose1d, sh.cin, sh.cout, sh.k, sh.stride),
+                               sh.length, 1, rng);
     c.params.output_padding = sh.output_padding;
     c.params.dilation = sh.dilation;
-    const std::vector<uint8_t> expected = qconv_test::reference_forward(c);
+    const std::vector<uint8_t> expected = reference_forward(c);
     for (size_t threads : {1, 2, 4}) {
       ASSERT_EQ(qconv::set_num_threads(threads, nullptr), Status::kOk);
-      const ApiResult got = qconv_test::run_api(c);
+      const ApiResult got = run_api(c);
       ASSERT_EQ(got.status, Status::kOk) << got.message;
       EXPECT_EQ(got.thread_plan.threads, threads) << "big enough to be split";
       EXPECT_EQ(got.thread_plan.staged_output, true) << "Lout " << got.output_length;
       EXPECT_EQ(differing_bytes(got.output, expected), 0u)
-          << qconv_test::describe_case(c) << " on " << threads << " threads";
+          << describe(c) << " on " << threads << " threads";
     }
   }
 }
@@ -429,28 +403,25 @@ TEST_F(Threads, Issue11UpsamplersSameBytesOn1To4Threads) {
 TEST_F(Threads, SmallRunsStayOnOneThread) {
   ASSERT_EQ(qconv::set_num_threads(2, nullptr), Status::kOk);
   Case c;
-  c.params.kind = OperatorKind::kConvTranspose1d;
-  c.params.in_channels = 16;
-  c.params.out_channels = 16;
-  c.params.kernel_size = 3;
-  c.params.stride = 2;
+  c.params = make_params(OperatorKind::kConvTranspose1d, 16, 16, 3, 2);
   c.weight.assign(16 * 16 * 3, 1);
   c.weight_scales = {0.5};
   c.weight_zero_points = {0};
   c.length = 6;
   c.input.assign(16 * 6, 7);
-  const ApiResult got = qconv_test::run_api(c);
+  const ApiResult got = run_api(c);
   ASSERT_EQ(got.status, Status::kOk);
   EXPECT_EQ(got.thread_plan.threads, 1u);
   int64_t lout = -1;
-  EXPECT_EQ(got.output, qconv_test::reference_forward(c, &lout, nullptr));
+  EXPECT_EQ(got.output, reference_forward(c, &lout, nullptr));
 }
 
 TEST_F(Threads, RejectsZeroThreads) {
-  qconv::Error error;
+  Error error;
   EXPECT_EQ(qconv::set_num_threads(0, &error), Status::kInvalidArgument);
   EXPECT_NE(error.message.find("numThreads"), std::string::npos) << error.message;
   EXPECT_EQ(qconv::num_threads(), 1u);
 }
 
 }  // namespace
+}  // namespace qconv_test

@@ -12,19 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "qconv/qconv.h"
-#include "reference.h"
+#include "harness.h"
 
+namespace qconv_test {
 namespace {
-
-using qconv::ConvParams;
-using qconv::Error;
-using qconv::InputDesc;
-using qconv::OperatorKind;
-using qconv::PaddingMode;
-using qconv::Status;
-using qconv::WeightDesc;
-using qconv_test::Case;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -36,26 +27,17 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // groups 2), per-tensor weights, bias; input [2, 2, 5].
 Case known_transposed() {
   Case c;
-  c.params.kind = OperatorKind::kConvTranspose1d;
-  c.params.in_channels = 2;
-  c.params.out_channels = 4;
-  c.params.kernel_size = 3;
-  c.params.stride = 2;
-  c.params.padding = 1;
+  c.params = make_params(OperatorKind::kConvTranspose1d, 2, 4, 3, 2, 1);
   c.params.output_padding = 1;
-  c.params.dilation = 1;
   c.params.groups = 2;
   c.weight = {5, -7, 12, 100, -128, 127, 3, 0, -50, 77, 9, -1};  // [2, 2, 3]
   c.weight_scales = {0.05};
   c.weight_zero_points = {3};
   c.has_bias = true;
   c.bias = {0.3f, -0.2f, 1.0f, 0.05f};
-  c.output_scale = 0.2;
-  c.output_zero_point = 120;
+  set_activation_qparams(&c, {0.1, 100}, {0.2, 120});
   c.batch = 2;
   c.length = 5;
-  c.input_scale = 0.1;
-  c.input_zero_point = 100;
   for (int i = 0; i < 2 * 2 * 5; ++i) c.input.push_back(static_cast<uint8_t>((i * 37 + 11) % 256));
   return c;
 }
@@ -63,14 +45,7 @@ Case known_transposed() {
 // Conv1d(2 -> 2, K 3, padding 1, reflect), per-channel weights, bias; input [1, 2, 4].
 Case known_conv() {
   Case c;
-  c.params.kind = OperatorKind::kConv1d;
-  c.params.in_channels = 2;
-  c.params.out_channels = 2;
-  c.params.kernel_size = 3;
-  c.params.stride = 1;
-  c.params.padding = 1;
-  c.params.dilation = 1;
-  c.params.groups = 1;
+  c.params = make_params(OperatorKind::kConv1d, 2, 2, 3, 1, 1);
   c.params.padding_mode = PaddingMode::kReflect;
   c.weight = {1, -2, 3, 40, -50, 60, -7, 8, -9, 100, 110, -120};  // [2, 2, 3]
   c.weight_scales = {0.02, 0.03};
@@ -78,13 +53,17 @@ Case known_conv() {
   c.per_channel = true;
   c.has_bias = true;
   c.bias = {0.5f, -0.25f};
-  c.output_scale = 0.05;
-  c.output_zero_point = 128;
-  c.batch = 1;
+  set_activation_qparams(&c, {0.04, 7}, {0.05, 128});
   c.length = 4;
-  c.input_scale = 0.04;
-  c.input_zero_point = 7;
   c.input = {0, 50, 100, 255, 9, 7, 3, 200};
+  return c;
+}
+
+// known_conv with another kernel size, its weights all w.
+Case known_conv_with_kernel(int64_t kernel_size, int8_t w) {
+  Case c = known_conv();
+  c.params.kernel_size = kernel_size;
+  c.weight.assign(static_cast<size_t>(weight_count(c.params)), w);
   return c;
 }
 
@@ -92,38 +71,27 @@ Case known_conv() {
 // baseline, and a check that the operator still produces it.
 class Harness {
  public:
-  explicit Harness(const Case& c) : case_(c) {
-    Error e;
-    EXPECT_EQ(qconv::create_operator(c.params, &op_, &e), Status::kOk) << e.message;
-    if (op_ == nullptr) return;
-    WeightDesc wd = weight_desc(c);
-    EXPECT_EQ(qconv::set_weights(op_, wd, c.has_bias ? c.bias.data() : nullptr, c.bias.size(), &e),
-              Status::kOk)
-        << e.message;
-    EXPECT_EQ(qconv::set_output_quantization(op_, c.output_scale, c.output_zero_point, &e),
-              Status::kOk)
-        << e.message;
-    baseline_ = qconv_test::reference_forward(c, &lout_);
+  explicit Harness(const Case& c) : op_(c) {
+    EXPECT_EQ(op_.status(), Status::kOk) << op_.message();
+    baseline_ = reference_forward(c, &lout_);
     EXPECT_FALSE(baseline_.empty());
-    reshape_setup_run_and_compare();
+    forward_and_compare();
   }
-  ~Harness() { qconv::delete_operator(op_); }
-  Harness(const Harness&) = delete;
-  Harness& operator=(const Harness&) = delete;
 
-  qconv::Operator* op() { return op_; }
-  const Case& known() const { return case_; }
-  InputDesc input_desc() const {
-    InputDesc in;
-    in.batch = case_.batch;
-    in.channels = case_.params.in_channels;
-    in.length = case_.length;
-    in.scale = case_.input_scale;
-    in.zero_point = case_.input_zero_point;
+  qconv::Operator* op() { return op_.op(); }
+  const Case& known() const { return op_.current(); }
+  InputDesc input_desc() const { return qconv_test::input_desc(known()); }
+  // The known input with one change.
+  InputDesc with_length(int64_t length) const {
+    InputDesc in = input_desc();
+    in.length = length;
     return in;
   }
-
-  static WeightDesc weight_desc(const Case& c) { return qconv_test::weight_desc(c); }
+  InputDesc with_scale(double scale) const {
+    InputDesc in = input_desc();
+    in.scale = scale;
+    return in;
+  }
 
   // After a failed call: the operator's output is unchanged.
   // `may_need_reshape`: the failed call was a reshape, which supersedes the
@@ -131,55 +99,42 @@ class Harness {
   // baseline, never anything else. Otherwise a direct run (no new reshape)
   // must succeed and give the baseline.
   void expect_unchanged(bool may_need_reshape) {
-    std::fill(output_.begin(), output_.end(), 0xA5);
-    const Status st = qconv::run(op_);
+    std::vector<uint8_t>& output = op_.output();
+    std::fill(output.begin(), output.end(), 0xA5);
+    const Status st = op_.run();
     if (may_need_reshape) {
       if (st == Status::kOk) {
-        EXPECT_EQ(output_, baseline_) << "direct run after a failed reshape";
+        EXPECT_EQ(output, baseline_) << "direct run after a failed reshape";
       }
     } else {
       EXPECT_EQ(st, Status::kOk) << "direct run after a failed non-reshape call";
-      EXPECT_EQ(output_, baseline_) << "direct run after a failed call";
+      EXPECT_EQ(output, baseline_) << "direct run after a failed call";
     }
-    reshape_setup_run_and_compare();
-    EXPECT_EQ(qconv::output_scale(op_), case_.output_scale);
-    EXPECT_EQ(qconv::output_zero_point(op_), case_.output_zero_point);
-    EXPECT_EQ(qconv::weight_size(op_), case_.weight.size());
-    EXPECT_EQ(qconv::weight_per_channel(op_), case_.per_channel);
-    EXPECT_EQ(qconv::num_weight_qparams(op_), case_.weight_scales.size());
-    EXPECT_EQ(qconv::bias_data(op_) != nullptr, case_.has_bias);
+    forward_and_compare();
+    EXPECT_EQ(qconv::output_scale(op()), known().output_scale);
+    EXPECT_EQ(qconv::output_zero_point(op()), known().output_zero_point);
+    EXPECT_EQ(qconv::weight_size(op()), known().weight.size());
+    EXPECT_EQ(qconv::weight_per_channel(op()), known().per_channel);
+    EXPECT_EQ(qconv::num_weight_qparams(op()), known().weight_scales.size());
+    EXPECT_EQ(qconv::bias_data(op()) != nullptr, known().has_bias);
   }
 
  private:
-  void reshape_setup_run_and_compare() {
-    Error e;
+  void forward_and_compare() {
     int64_t lout = -1;
-    ASSERT_EQ(qconv::reshape(op_, input_desc(), case_.requested_length, &lout, &e), Status::kOk)
-        << e.message;
+    ASSERT_EQ(op_.forward(&lout), Status::kOk) << op_.message();
     ASSERT_EQ(lout, lout_);
-    output_.assign(baseline_.size(), 0xA5);
-    ASSERT_EQ(qconv::setup(op_, case_.input.data(), output_.data()), Status::kOk);
-    ASSERT_EQ(qconv::run(op_), Status::kOk);
-    EXPECT_EQ(output_, baseline_);
+    EXPECT_EQ(op_.output(), baseline_);
   }
 
-  Case case_;
-  qconv::Operator* op_ = nullptr;
+  TestOperator op_;
   std::vector<uint8_t> baseline_;
-  std::vector<uint8_t> output_;
   int64_t lout_ = 0;
 };
 
 ConvParams base_params(OperatorKind kind) {
-  ConvParams p;
-  p.kind = kind;
-  p.in_channels = 4;
-  p.out_channels = 4;
-  p.kernel_size = 3;
-  p.stride = 2;
-  p.padding = 1;
+  ConvParams p = make_params(kind, 4, 4, 3, 2, 1);
   p.output_padding = kind == OperatorKind::kConvTranspose1d ? 1 : 0;
-  p.dilation = 1;
   p.groups = 2;
   return p;
 }
@@ -395,13 +350,31 @@ void check_weight_failures(const Case& known, const std::vector<WeightFailure>& 
     Case c = known;
     f.mutate(c);
     Error e;
-    const Status st = qconv::set_weights(h.op(), Harness::weight_desc(c),
-                                         c.has_bias ? c.bias.data() : nullptr, c.bias.size(), &e);
+    const Status st = set_case_weights(h.op(), c, &e);
     EXPECT_EQ(st, Status::kInvalidArgument);
     EXPECT_EQ(e.message.rfind(prefix(c.params.kind), 0), 0u) << e.message;
     for (const std::string& n : f.needles) EXPECT_MESSAGE_HAS(n, e.message);
     h.expect_unchanged(false);
   }
+}
+
+// A bad weight scale (or zero point) v, shown in messages as `shown`: per
+// tensor, and as entry `channel` of four per-channel ones, each refused with
+// a message naming it (per tensor also the rule).
+void add_bad_qparam(std::vector<WeightFailure>* failures, bool scale, double v, const std::string& shown,
+                    size_t channel, const char* rule) {
+  const std::string name = scale ? "weight scale" : "weight zeroPoint";
+  failures->push_back({name + " " + shown,
+                       [=](Case& c) { (scale ? c.weight_scales : c.weight_zero_points) = {v}; },
+                       {name + " " + shown, rule}});
+  failures->push_back({"per-channel " + name + " " + shown,
+                       [=](Case& c) {
+                         c.per_channel = true;
+                         c.weight_scales = {0.1, 0.1, 0.1, 0.1};
+                         c.weight_zero_points = {0, 0, 0, 0};
+                         (scale ? c.weight_scales : c.weight_zero_points)[channel] = v;
+                       },
+                       {name + "[" + std::to_string(channel) + "] " + shown}});
 }
 
 TEST(WeightValidation, ConvTranspose1dRejectsBadWeightsAndBias) {
@@ -437,35 +410,11 @@ TEST(WeightValidation, ConvTranspose1dRejectsBadWeightsAndBias) {
       {0.0, "(0)"},       {-0.5, "(-0.5)"},       {kNaN, "(NaN)"},   {kInf, "(Infinity)"},
       {-kInf, "(-Infinity)"}, {1e-39, "(1e-39)"}, {1e39, "(1e+39)"},
   };
-  for (const auto& s : bad_scales) {
-    const double v = s.first;
-    failures.push_back({std::string("weight scale ") + s.second,
-                        [v](Case& c) { c.weight_scales = {v}; },
-                        {std::string("weight scale ") + s.second, "normal float32"}});
-    failures.push_back({std::string("per-channel weight scale ") + s.second,
-                        [v](Case& c) {
-                          c.per_channel = true;
-                          c.weight_scales = {0.1, 0.1, v, 0.1};
-                          c.weight_zero_points = {0, 0, 0, 0};
-                        },
-                        {std::string("weight scale[2] ") + s.second}});
-  }
+  for (const auto& s : bad_scales) add_bad_qparam(&failures, true, s.first, s.second, 2, "normal float32");
   const std::pair<double, const char*> bad_zero_points[] = {
       {128, "(128)"}, {-129, "(-129)"}, {1.5, "(1.5)"}, {kNaN, "(NaN)"}, {1000, "(1000)"},
   };
-  for (const auto& z : bad_zero_points) {
-    const double v = z.first;
-    failures.push_back({std::string("weight zeroPoint ") + z.second,
-                        [v](Case& c) { c.weight_zero_points = {v}; },
-                        {std::string("weight zeroPoint ") + z.second, "[-128, 127]"}});
-    failures.push_back({std::string("per-channel weight zeroPoint ") + z.second,
-                        [v](Case& c) {
-                          c.per_channel = true;
-                          c.weight_scales = {0.1, 0.1, 0.1, 0.1};
-                          c.weight_zero_points = {0, v, 0, 0};
-                        },
-                        {std::string("weight zeroPoint[1] ") + z.second}});
-  }
+  for (const auto& z : bad_zero_points) add_bad_qparam(&failures, false, z.first, z.second, 1, "[-128, 127]");
   check_weight_failures(known, failures);
 }
 
@@ -532,12 +481,12 @@ TEST(WeightValidation, CountsBeyond32BitsAreRefusedUnread) {
   EXPECT_EQ(qconv::check_weight_size(h.op(), two32, &e), Status::kInvalidArgument);
   EXPECT_MESSAGE_HAS("weight data has 4294967296 elements", e.message);
   Case c = known_transposed();
-  qconv::WeightDesc wd = Harness::weight_desc(c);
+  WeightDesc wd = weight_desc(c);
   wd.per_channel = true;
   wd.num_qparams = two32 + 2;  // outChannels is 4: the scales (one entry here) are never read
   EXPECT_EQ(qconv::set_weights(h.op(), wd, nullptr, 0, &e), Status::kInvalidArgument);
   EXPECT_MESSAGE_HAS("per-channel weight scales must have outChannels (4) entries, got 4294967298", e.message);
-  wd = Harness::weight_desc(c);
+  wd = weight_desc(c);
   const float bias[4] = {0.5f, 0.25f, 0, 0};
   EXPECT_EQ(qconv::set_weights(h.op(), wd, bias, two32 + 2, &e), Status::kInvalidArgument);
   EXPECT_MESSAGE_HAS("bias has 4294967298 elements but outChannels is 4", e.message);
@@ -602,9 +551,7 @@ TEST(ReshapeValidation, InputShapeAndQuantization) {
     in.channels = 0;
     expect_reshape_fails(h, in, -1, Status::kInvalidArgument, {"input channels (0)"});
     for (int64_t L : {0, -1}) {
-      in = h.input_desc();
-      in.length = L;
-      expect_reshape_fails(h, in, -1, Status::kInvalidArgument,
+      expect_reshape_fails(h, h.with_length(L), -1, Status::kInvalidArgument,
                            {"input length (" + std::to_string(L) + ") must be >= 1"});
     }
     in = h.input_desc();
@@ -616,9 +563,8 @@ TEST(ReshapeValidation, InputShapeAndQuantization) {
         {1e39, "input scale (1e+39)"},
     };
     for (const auto& s : bad_scales) {
-      in = h.input_desc();
-      in.scale = s.first;
-      expect_reshape_fails(h, in, -1, Status::kInvalidArgument, {s.second, "normal float32"});
+      expect_reshape_fails(h, h.with_scale(s.first), -1, Status::kInvalidArgument,
+                           {s.second, "normal float32"});
     }
     const std::pair<double, const char*> bad_zero_points[] = {
         {256, "input zeroPoint (256)"}, {-1, "input zeroPoint (-1)"},
@@ -659,28 +605,18 @@ TEST(ReshapeValidation, ConvTranspose1dOutputLengthBelowOne) {
   // ConvTranspose1d(1 -> 1, K 1, stride 3, padding 1), L = 1:
   // min = 0*3 - 2*1 + 0 + 1 = -1, so without outputSize Lout = -1 (error);
   // valid outputSize range is [-1, 1] intersected with >= 1, i.e. {1}.
-  Case c;
-  c.params.kind = OperatorKind::kConvTranspose1d;
-  c.params.kernel_size = 1;
+  Case c = by_hand_case(OperatorKind::kConvTranspose1d, {9}, {200});
   c.params.stride = 3;
   c.params.padding = 1;
-  c.weight = {9};
   c.weight_scales = {0.5};
-  c.weight_zero_points = {0};
   c.has_bias = true;
   c.bias = {2.0f};
-  c.output_scale = 0.25;
-  c.output_zero_point = 3;
-  c.batch = 1;
-  c.length = 1;
-  c.input_scale = 1.0;
-  c.input_zero_point = 0;
-  c.input = {200};
+  set_activation_qparams(&c, {1.0, 0}, {0.25, 3});
   c.requested_length = 1;
   // Position 0 receives no tap (o = 0*3 + 0 - 1 = -1), so it is bias only:
   // qb = rint(2 / (0.5*1)) = 4; rq = 0.5 * 1 / 0.25 = 2; 4 * 2 = 8; + 3 = 11.
   Harness h(c);  // checks the operator against the reference
-  EXPECT_EQ(qconv_test::reference_forward(c), std::vector<uint8_t>{11});
+  EXPECT_EQ(reference_forward(c), std::vector<uint8_t>{11});
   expect_reshape_fails(h, h.input_desc(), -1, Status::kInvalidArgument,
                        {"output length", "= -1 for L = 1", ">= 1"});
   expect_reshape_fails(h, h.input_desc(), 0, Status::kInvalidArgument,
@@ -697,20 +633,15 @@ TEST(ReshapeValidation, Conv1dRules) {
   int64_t n = 0;
   EXPECT_EQ(qconv::compute_output_length(h.op(), 4, 4, &n, &e), Status::kInvalidArgument);
   // Reflect padding must be < L: padding 1 with L = 1.
-  InputDesc in = h.input_desc();
-  in.length = 1;
-  expect_reshape_fails(h, in, -1, Status::kInvalidArgument,
+  expect_reshape_fails(h, h.with_length(1), -1, Status::kInvalidArgument,
                        {"padding (1) must be smaller than the input length (1)", "reflect"});
 
   // Zero padding: padded input shorter than the dilated kernel.
-  Case c = known_conv();
+  Case c = known_conv_with_kernel(5, 3);  // span 5; padded L + 2 = 6 for L = 4
   c.params.padding_mode = PaddingMode::kZeros;
-  c.params.kernel_size = 5;  // span 5; padded L + 2 = 6 for L = 4
-  c.weight.assign(2 * 2 * 5, 3);
   Harness z(c);
-  in = z.input_desc();
-  in.length = 2;  // 2 + 2*1 = 4 < 5
-  expect_reshape_fails(z, in, -1, Status::kInvalidArgument,
+  // L 2: 2 + 2*1 = 4 < 5
+  expect_reshape_fails(z, z.with_length(2), -1, Status::kInvalidArgument,
                        {"padded input length (L + 2*padding = 4) is shorter than the dilated "
                         "kernel (dilation*(kernelSize-1) + 1 = 5)"});
   ASSERT_EQ(qconv::compute_output_length(z.op(), 3, -1, &n, &e), Status::kOk);  // 5 >= 5
@@ -725,46 +656,33 @@ TEST(ReshapeValidation, Conv1dRules) {
   c.input.assign(2 * 7, 1);
   c.input[3] = 250;
   Harness dz(c);
-  in = dz.input_desc();
-  in.length = 6;
-  expect_reshape_fails(dz, in, -1, Status::kInvalidArgument,
+  expect_reshape_fails(dz, dz.with_length(6), -1, Status::kInvalidArgument,
                        {"(L + 2*padding = 6)", "(dilation*(kernelSize-1) + 1 = 7)"});
 
   // Reflect with padding 2 and L = 2 (= padding) fails too; L = 3 works.
   c = known_conv();
   c.params.padding = 2;
   Harness r2(c);
-  in = r2.input_desc();
-  in.length = 2;
-  expect_reshape_fails(r2, in, -1, Status::kInvalidArgument, {"padding (2)", "length (2)"});
+  expect_reshape_fails(r2, r2.with_length(2), -1, Status::kInvalidArgument, {"padding (2)", "length (2)"});
   ASSERT_EQ(qconv::compute_output_length(r2.op(), 3, -1, &n, &e), Status::kOk);
   EXPECT_EQ(n, 5);  // 3 + 2*2 - 2 - 1 + 1
 
   // 'same', K 4 (1 before, 2 after), reflect: each side must be < L.
-  c = known_conv();
+  c = known_conv_with_kernel(4, 5);
   c.params.padding_same = true;
-  c.params.stride = 1;
-  c.params.kernel_size = 4;
-  c.weight.assign(2 * 2 * 4, 5);
   Harness rs(c);
-  in = rs.input_desc();
-  in.length = 2;
-  expect_reshape_fails(rs, in, -1, Status::kInvalidArgument,
+  expect_reshape_fails(rs, rs.with_length(2), -1, Status::kInvalidArgument,
                        {"padding ('same': 1 before and 2 after the input) must be smaller than the "
                         "input length (2) on each side for reflect padding"});
   ASSERT_EQ(qconv::compute_output_length(rs.op(), 3, -1, &n, &e), Status::kOk);
   EXPECT_EQ(n, 3);
   // Explicit asymmetric zero padding, too short for the kernel.
-  c = known_conv();
+  c = known_conv_with_kernel(5, 3);
   c.params.padding_mode = PaddingMode::kZeros;
   c.params.padding = 0;
   c.params.padding_right = 1;
-  c.params.kernel_size = 5;
-  c.weight.assign(2 * 2 * 5, 3);
   Harness az(c);
-  in = az.input_desc();
-  in.length = 3;
-  expect_reshape_fails(az, in, -1, Status::kInvalidArgument,
+  expect_reshape_fails(az, az.with_length(3), -1, Status::kInvalidArgument,
                        {"padded input length (L + padding before and after = 4) is shorter than the "
                         "dilated kernel (dilation*(kernelSize-1) + 1 = 5)"});
 }
@@ -777,9 +695,7 @@ TEST(ReshapeValidation, BiasScaleMustBeNormal) {
   c.output_scale = 1e-20;
   Harness h(c);
   // xs 1e-20: f32(1e-20 * 1e-20) = f32(1e-40) is subnormal.
-  InputDesc in = h.input_desc();
-  in.scale = 1e-20;
-  expect_reshape_fails(h, in, -1, Status::kInvalidArgument,
+  expect_reshape_fails(h, h.with_scale(1e-20), -1, Status::kInvalidArgument,
                        {"bias scale (weight scale 1e-20 * input scale 1e-20", "normal float32"});
   // Per-channel: only channel 1 has the tiny scale; it is the one named.
   c = known_transposed();
@@ -789,9 +705,7 @@ TEST(ReshapeValidation, BiasScaleMustBeNormal) {
   c.input_scale = 1.0;
   c.output_scale = 1.0;
   Harness hp(c);
-  in = hp.input_desc();
-  in.scale = 1e-20;
-  expect_reshape_fails(hp, in, -1, Status::kInvalidArgument,
+  expect_reshape_fails(hp, hp.with_scale(1e-20), -1, Status::kInvalidArgument,
                        {"bias scale (weight scale 1e-20 * input scale 1e-20"});
 }
 
@@ -803,9 +717,7 @@ TEST(ReshapeValidation, RequantizationScaleMustBeNormal) {
   c.output_scale = 1e20;
   Harness h(c);
   // xs 1e-10: bias scale 1e-20 (normal), rq = 1e-20 * (1 / 1e20) = 1e-40: subnormal.
-  InputDesc in = h.input_desc();
-  in.scale = 1e-10;
-  expect_reshape_fails(h, in, -1, Status::kInvalidArgument,
+  expect_reshape_fails(h, h.with_scale(1e-10), -1, Status::kInvalidArgument,
                        {"requantization scale (weight scale 1e-10 * input scale 1e-10 / output "
                         "scale 100000000000000000000 =",
                         "normal positive float32"});
@@ -870,3 +782,4 @@ TEST(CallOrder, SetupAndRunNeedAReshape) {
 }
 
 }  // namespace
+}  // namespace qconv_test

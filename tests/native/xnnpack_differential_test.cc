@@ -22,19 +22,17 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "qconv/qconv.h"
+#include "harness.h"
 #include "quantization.h"
-#include "reference.h"
 
 #if QCONV_HAVE_XNNPACK
 #include "xnnpack_deconvolution.h"
 #endif
 
+namespace qconv_test {
 namespace {
 
 #if !QCONV_HAVE_XNNPACK
@@ -54,57 +52,12 @@ SKIPPED_WITHOUT_XNNPACK(XnnpackDifferential, LimitsAreReported)
 #else
 
 namespace xnn = qconv::xnnpack;
-using qconv::ConvParams;
-using qconv::Error;
-using qconv::OperatorKind;
-using qconv::Status;
-using qconv_test::ApiResult;
-using qconv_test::Case;
-using qconv_test::run_api;
 
 #define REQUIRE_XNNPACK() \
   if (!xnn::available()) GTEST_SKIP() << "xnn_initialize failed: XNNPACK does not support this CPU"
 
-int irand(std::mt19937& rng, int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
-}
-bool chance(std::mt19937& rng, double p) { return std::bernoulli_distribution(p)(rng); }
-double log_uniform(std::mt19937& rng, double lo, double hi) {
-  return std::exp(std::uniform_real_distribution<double>(std::log(lo), std::log(hi))(rng));
-}
 double pow2(int e) { return std::ldexp(1.0, e); }
 
-// The case's output padding as our operator applies it.
-int64_t effective_output_padding(const Case& c) {
-  const ConvParams& p = c.params;
-  if (c.requested_length < 0) return p.output_padding;
-  const int64_t min_size =
-      (c.length - 1) * p.stride - 2 * p.padding + p.dilation * (p.kernel_size - 1) + 1;
-  return c.requested_length - min_size;
-}
-
-std::string describe(const Case& c) {
-  const ConvParams& p = c.params;
-  std::ostringstream s;
-  s.precision(17);
-  s << "ConvTranspose1d(cin " << p.in_channels << ", cout " << p.out_channels << ", K "
-    << p.kernel_size << ", stride " << p.stride << ", padding " << p.padding
-    << ", outputPadding " << p.output_padding << ", dilation " << p.dilation << ", groups "
-    << p.groups << ") N " << c.batch << " L " << c.length << " requested " << c.requested_length
-    << " ws " << c.weight_scales[0] << " wzp " << c.weight_zero_points[0] << " xs "
-    << c.input_scale << " xzp " << c.input_zero_point << " os " << c.output_scale << " ozp "
-    << c.output_zero_point << (c.has_bias ? " bias [" : " no bias");
-  if (c.has_bias) {
-    for (size_t i = 0; i < c.bias.size(); ++i) s << (i ? ", " : "") << c.bias[i];
-    s << "]";
-  }
-  s << " weight [";
-  for (size_t i = 0; i < c.weight.size(); ++i) s << (i ? ", " : "") << int{c.weight[i]};
-  s << "] input [";
-  for (size_t i = 0; i < c.input.size(); ++i) s << (i ? ", " : "") << int{c.input[i]};
-  s << "]";
-  return s.str();
-}
 
 // The int32 bias our operator uses for a per-tensor ConvTranspose1d.
 std::vector<int32_t> quantized_bias(const Case& c) {
@@ -159,22 +112,20 @@ XnnResult run_xnnpack(const Case& c) {
 // the naive reference (reference.h) agrees with. Returns differing bytes.
 size_t compare(const Case& c, const ApiResult& ours, const XnnResult& theirs) {
   if (ours.status != Status::kOk || theirs.status != Status::kOk) {
-    ADD_FAILURE() << describe(c) << "\n  ours: " << ours.stage << " " << ours.message
+    ADD_FAILURE() << describe(c, true) << "\n  ours: " << ours.stage << " " << ours.message
                   << "\n  XNNPACK: " << theirs.message;
     return 1;
   }
   if (ours.output.size() != theirs.output.size()) {
-    ADD_FAILURE() << describe(c) << "\n  output sizes differ: " << ours.output.size() << " vs "
+    ADD_FAILURE() << describe(c, true) << "\n  output sizes differ: " << ours.output.size() << " vs "
                   << theirs.output.size();
     return 1;
   }
-  size_t differing = 0, first = 0;
-  for (size_t i = 0; i < ours.output.size(); ++i) {
-    if (ours.output[i] != theirs.output[i] && differing++ == 0) first = i;
-  }
+  const size_t differing = differing_bytes(ours.output, theirs.output);
+  const size_t first = first_difference(ours.output, theirs.output);
   if (differing != 0) {
-    const std::vector<uint8_t> ref = qconv_test::reference_forward(c);
-    ADD_FAILURE() << describe(c) << "\n  " << differing << " of " << ours.output.size()
+    const std::vector<uint8_t> ref = reference_forward(c);
+    ADD_FAILURE() << describe(c, true) << "\n  " << differing << " of " << ours.output.size()
                   << " bytes differ; first at " << first << ": ours "
                   << int{ours.output[first]} << ", XNNPACK " << int{theirs.output[first]}
                   << ", naive reference " << int{ref[first]}
@@ -206,7 +157,7 @@ struct Stats {
 };
 
 // Scales with PyTorch's rq == XNNPACK's rq, inside XNNPACK's range.
-void draw_scales(std::mt19937& rng, Case* c, Stats* st) {
+void draw_scales(Rng& rng, Case* c, Stats* st) {
   for (;;) {
     const bool pow2_scales = chance(rng, 0.2);  // exact products: rounding ties happen
     const double ws = pow2_scales ? pow2(irand(rng, -10, -3)) : log_uniform(rng, 1e-3, 0.5);
@@ -238,12 +189,7 @@ void draw_scales(std::mt19937& rng, Case* c, Stats* st) {
   }
 }
 
-int activation_zero_point(std::mt19937& rng) {
-  const int pick = irand(rng, 0, 3);
-  return pick == 0 ? 0 : pick == 1 ? 255 : irand(rng, 0, 255);
-}
-
-Case random_case(std::mt19937& rng, Stats* st) {
+Case random_case(Rng& rng, Stats* st) {
   Case c;
   ConvParams& p = c.params;
   p.kind = OperatorKind::kConvTranspose1d;
@@ -259,23 +205,23 @@ Case random_case(std::mt19937& rng, Stats* st) {
   }
   const int64_t cin_g = pick >= 5 && pick < 7 ? 1 : irand(rng, 1, std::max<int>(1, max_channels / p.groups));
   const int64_t cout_g = irand(rng, 1, std::max<int>(1, max_channels / p.groups));
-  p.in_channels = p.groups * cin_g;
-  p.out_channels = p.groups * cout_g;
+  set_channels_per_group(&p, cin_g, cout_g);
 
   for (;;) {
     p.kernel_size = irand(rng, 1, 7);
     p.stride = irand(rng, 1, 5);
     p.dilation = irand(rng, 1, 3);
     c.length = irand(rng, 1, 12);
-    const int64_t s = p.stride, d = p.dilation, K = p.kernel_size, L = c.length;
-    const int64_t full = (L - 1) * s + d * (K - 1) + 1;  // output length without padding
-    p.output_padding = irand(rng, 0, static_cast<int>(std::max(s, d)) - 1);
+    const int64_t s = p.stride;
+    p.padding = 0;
+    const int64_t full = transposed_min_output_length(p, c.length);  // output length without padding
+    p.output_padding = irand(rng, 0, static_cast<int>(std::max(s, p.dilation)) - 1);
     // Padding 0..(what keeps Lout >= 1), at most 8.
     const int64_t max_padding = std::min<int64_t>(8, (full + p.output_padding - 1) / 2);
     p.padding = chance(rng, 0.3) ? 0 : irand(rng, 0, static_cast<int>(max_padding));
     c.requested_length = -1;
     if (chance(rng, 0.2)) {  // outputSize: derived output padding in [0, stride)
-      const int64_t min_size = full - 2 * p.padding;
+      const int64_t min_size = transposed_min_output_length(p, c.length);
       const int64_t lo = std::max<int64_t>(min_size, 1), hi = min_size + s - 1;
       if (lo <= hi) c.requested_length = lo + irand(rng, 0, static_cast<int>(hi - lo));
     }
@@ -290,41 +236,27 @@ Case random_case(std::mt19937& rng, Stats* st) {
   c.batch = irand(rng, 1, 3);
 
   // Weights, per tensor.
-  const int64_t nw = qconv_test::weight_count(p);
   const bool extreme_weights = chance(rng, 0.1);
-  for (int64_t i = 0; i < nw; ++i) {
-    c.weight.push_back(static_cast<int8_t>(
-        extreme_weights ? (chance(rng, 0.5) ? -128 : 127) : irand(rng, -128, 127)));
-  }
+  c.weight = random_weights(rng, weight_count(p), extreme_weights);
   const int wzp_pick = irand(rng, 0, 9);
   const int wzp = wzp_pick < 3 ? 0 : wzp_pick == 3 ? -128 : wzp_pick == 4 ? 127 : irand(rng, -128, 127);
   c.weight_zero_points = {static_cast<double>(wzp)};
   c.per_channel = false;
 
   draw_scales(rng, &c, st);
-  c.input_zero_point = activation_zero_point(rng);
-  c.output_zero_point = activation_zero_point(rng);
+  c.input_zero_point = random_activation_zero_point(rng);
+  c.output_zero_point = random_activation_zero_point(rng);
 
   const bool extreme_input = chance(rng, 0.1);
-  for (int64_t i = 0; i < c.batch * p.in_channels * c.length; ++i) {
-    c.input.push_back(static_cast<uint8_t>(
-        extreme_input ? (chance(rng, 0.5) ? 0 : 255) : irand(rng, 0, 255)));
-  }
+  c.input = random_activations(rng, c.batch * p.in_channels * c.length, extreme_input);
 
   // Bias: none, moderate, or near / beyond the int32 range (saturation,
   // accumulator wrap-around, float32 rounding of |q| > 2^24).
   c.has_bias = !chance(rng, 0.25);
   p.bias = c.has_bias;
   const bool big = c.has_bias && chance(rng, 0.15);
-  if (c.has_bias) {
-    const double bs = c.weight_scales[0] * c.input_scale;
-    for (int64_t co = 0; co < p.out_channels; ++co) {
-      const double sign = chance(rng, 0.5) ? 1.0 : -1.0;
-      double units = big ? log_uniform(rng, 1.9e9, 2.3e9) : log_uniform(rng, 1e-2, 1e5);
-      if (chance(rng, 0.1)) units = irand(rng, 0, 1000) + 0.5;  // ties with exact scales
-      c.bias.push_back(static_cast<float>(sign * units * bs));
-    }
-  }
+  // Some half-integer units: ties with exact scales.
+  if (c.has_bias) c.bias = random_bias(rng, c, big ? 1.9e9 : 1e-2, big ? 2.3e9 : 1e5, 0.1);
 
   ++st->configs;
   if (p.groups > 1) ++st->grouped;
@@ -337,9 +269,7 @@ Case random_case(std::mt19937& rng, Stats* st) {
   if (p.stride > 1 && p.dilation == 1 && p.stride <= p.kernel_size) {
     ++st->subconvolution;
     // Outputs shorter than stride - 1, which the backend widens and crops.
-    const int64_t lout = (c.length - 1) * p.stride - 2 * p.padding + p.kernel_size +
-                         effective_output_padding(c);
-    if (lout < p.stride - 1) ++st->widened;
+    if (reference_output_length(c) < p.stride - 1) ++st->widened;
   }
   if (p.dilation > 1) ++st->dilated;
   if (wzp == -128 || wzp == 127) ++st->wzp_extreme;
@@ -350,7 +280,7 @@ Case random_case(std::mt19937& rng, Stats* st) {
 TEST(XnnpackDifferential, RandomConfigurationsMatchByteForByte) {
   REQUIRE_XNNPACK();
   const auto start = std::chrono::steady_clock::now();
-  std::mt19937 rng(20240620);
+  Rng rng(20240620);
   Stats st;
   int failures = 0;
   int64_t differing = 0;
@@ -413,12 +343,8 @@ TEST(XnnpackDifferential, RandomConfigurationsMatchByteForByte) {
 
 Case directed_case(int64_t cin, int64_t cout, int64_t K, int64_t stride, int64_t length) {
   Case c;
-  c.params.kind = OperatorKind::kConvTranspose1d;
-  c.params.in_channels = cin;
-  c.params.out_channels = cout;
-  c.params.kernel_size = K;
-  c.params.stride = stride;
-  c.weight.assign(static_cast<size_t>(qconv_test::weight_count(c.params)), 0);
+  c.params = make_params(OperatorKind::kConvTranspose1d, cin, cout, K, stride);
+  c.weight.assign(static_cast<size_t>(weight_count(c.params)), 0);
   c.weight_scales = {1.0 / 64};
   c.weight_zero_points = {0};
   c.input_scale = 1.0 / 16;
@@ -437,7 +363,7 @@ TEST(XnnpackDifferential, SaturatesAtZeroAnd255) {
   REQUIRE_XNNPACK();
   // rq = 2^-6 * 2^-4 / 2^-14 = 16 (below XNNPACK's 256): products of +-255
   // x +-128 saturate both ways; zero points at the ends of [0, 255].
-  std::mt19937 rng(7);
+  Rng rng(7);
   for (int ozp : {0, 255, 128}) {
     for (int xzp : {0, 255}) {
       Case c = directed_case(3, 4, 3, 2, 9);
@@ -446,13 +372,13 @@ TEST(XnnpackDifferential, SaturatesAtZeroAnd255) {
       c.input_zero_point = xzp;
       // Extreme weight zero points, and 0 where both signs are wanted.
       c.weight_zero_points = {ozp == 0 ? -128.0 : ozp == 255 ? 127.0 : 0.0};
-      for (auto& w : c.weight) w = static_cast<int8_t>(irand(rng, -128, 127));
-      for (auto& x : c.input) x = static_cast<uint8_t>(chance(rng, 0.5) ? 0 : 255);
+      c.weight = random_weights(rng, static_cast<int64_t>(c.weight.size()));
+      c.input = random_activations(rng, static_cast<int64_t>(c.input.size()), true);
       std::vector<uint8_t> out;
       EXPECT_EQ(run_both(c, &out), 0u);
       if (ozp == 128) {
-        EXPECT_GT(count(out, 0), 0) << describe(c);
-        EXPECT_GT(count(out, 255), 0) << describe(c);
+        EXPECT_GT(count(out, 0), 0) << describe(c, true);
+        EXPECT_GT(count(out, 255), 0) << describe(c, true);
       }
     }
   }
@@ -476,12 +402,12 @@ TEST(XnnpackDifferential, LargeAccumulations) {
     std::vector<uint8_t> out;
     EXPECT_EQ(run_both(c, &out), 0u);
     // Full-overlap positions: 128 +- 233116200 / 2^20 = 128 +- 222.3.
-    EXPECT_GT(count(out, sign > 0 ? 255 : 0), 0) << describe(c);
+    EXPECT_GT(count(out, sign > 0 ? 255 : 0), 0) << describe(c, true);
     c.output_scale = pow2(12);  // rq 2^-22: 128 +- 55.6, not saturated
     EXPECT_EQ(run_both(c, &out), 0u);
-    EXPECT_EQ(count(out, 0) + count(out, 255), 0) << describe(c);
+    EXPECT_EQ(count(out, 0) + count(out, 255), 0) << describe(c, true);
   }
-  std::mt19937 rng(8);
+  Rng rng(8);
   Case c = directed_case(512, 5, 7, 2, 8);
   c.params.groups = 1;
   c.params.padding = 3;
@@ -508,16 +434,16 @@ TEST(XnnpackDifferential, WrappingAccumulator) {
   c.input_zero_point = 0;
   c.has_bias = true;
   c.bias = {2147483520.0f, -2147483648.0f};
-  std::mt19937 rng(9);
+  Rng rng(9);
   for (auto& w : c.weight) w = static_cast<int8_t>(irand(rng, 1, 127));
   for (auto& x : c.input) x = static_cast<uint8_t>(irand(rng, 100, 254));
   std::vector<uint8_t> out;
   EXPECT_EQ(run_both(c, &out), 0u);
   // Positive products: channel 0 wraps to about -2^31 -> -128 + 128 = 0.
-  EXPECT_GT(count(out, 0), 0) << describe(c);
+  EXPECT_GT(count(out, 0), 0) << describe(c, true);
   c.input_zero_point = 255;  // negative products: channel 1 wraps up to about 2^31 -> 255
   EXPECT_EQ(run_both(c, &out), 0u);
-  EXPECT_GT(count(out, 255), 0) << describe(c);
+  EXPECT_GT(count(out, 255), 0) << describe(c, true);
 }
 
 TEST(XnnpackDifferential, HandleReusedAcrossShapes) {
@@ -526,14 +452,13 @@ TEST(XnnpackDifferential, HandleReusedAcrossShapes) {
   // lengths, batches and output paddings, including a >= stride (routed as
   // right padding) and the same length with another output padding (the
   // backend recreates XNNPACK's operator then).
-  std::mt19937 rng(10);
+  Rng rng(10);
   Case c = directed_case(6, 4, 3, 2, 1);
   c.params.groups = 2;
   c.params.dilation = 4;
   c.params.padding = 3;
   c.params.output_padding = 1;
-  c.weight.resize(static_cast<size_t>(qconv_test::weight_count(c.params)));
-  for (auto& w : c.weight) w = static_cast<int8_t>(irand(rng, -128, 127));
+  c.weight = random_weights(rng, weight_count(c.params));
   c.weight_zero_points = {5.0};
   c.input_zero_point = 120;
   c.output_zero_point = 130;
@@ -555,8 +480,7 @@ TEST(XnnpackDifferential, HandleReusedAcrossShapes) {
     c.batch = step.batch;
     c.length = step.length;
     c.params.output_padding = step.output_padding;
-    c.input.resize(static_cast<size_t>(c.batch * c.params.in_channels * c.length));
-    for (auto& x : c.input) x = static_cast<uint8_t>(irand(rng, 0, 255));
+    c.input = random_activations(rng, c.batch * c.params.in_channels * c.length);
     const ApiResult ours = run_api(c);
     ASSERT_EQ(ours.status, Status::kOk) << ours.message;
     std::vector<uint8_t> theirs(ours.output.size(), 0x5A);
@@ -564,7 +488,7 @@ TEST(XnnpackDifferential, HandleReusedAcrossShapes) {
                                      theirs.data(), &e),
               Status::kOk)
         << e.message;
-    EXPECT_EQ(ours.output, theirs) << describe(c);
+    EXPECT_EQ(ours.output, theirs) << describe(c, true);
     ++runs;
   }
   EXPECT_EQ(runs, 12);
@@ -615,3 +539,4 @@ TEST(XnnpackDifferential, LimitsAreReported) {
 #endif  // QCONV_HAVE_XNNPACK
 
 }  // namespace
+}  // namespace qconv_test
