@@ -6,19 +6,10 @@
 //      brings it back to [1, 16, 12].
 // Weights are seeded random int8 (PyTorch's would be uninitialised memory).
 import { init, ConvTranspose1d, Conv1d, quantizePerTensor } from 'qconv-wasm';
+// The repository's seeded PRNG, so every run prints the same bytes.
+import { mulberry32 } from '../tools/mulberry32.cjs';
 
-// A small deterministic PRNG (mulberry32), so every run prints the same bytes.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(2024);
+const random = mulberry32(2024);
 const randn = (n) => Float32Array.from({ length: n }, () => {
   // Box-Muller: a standard normal like torch.randn
   const u = 1 - random(), v = random();

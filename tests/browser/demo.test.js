@@ -170,6 +170,42 @@ async function uploadModule(page, name, bytes) {
   return waitReady(page);
 }
 
+// Drops a file on the page (as a user dragging it from the desktop would)
+// and waits for the run (or the error) it causes.
+async function dropFile(page, name, bytes) {
+  const before = await runs(page);
+  await page.evaluate(({ name, b64 }) => {
+    const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], name));
+    document.getElementById('plot-signal').dispatchEvent(
+      new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, { name, b64: Buffer.from(bytes).toString('base64') });
+  await page.waitForFunction((n) => Number(document.body.dataset.runs) > n &&
+    document.body.dataset.status !== 'running', before);
+  return waitReady(page);
+}
+
+// A mono 16-bit PCM WAV file of the given samples (in [-1, 1)).
+function wavBytes(samples, sampleRate = 8000) {
+  const data = Buffer.alloc(samples.length * 2);
+  samples.forEach((v, i) => data.writeInt16LE(Math.round(v * 32768), i * 2));
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);              // PCM
+  header.writeUInt16LE(1, 22);              // one channel
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * 2, 28); // bytes per second
+  header.writeUInt16LE(2, 32);              // bytes per frame
+  header.writeUInt16LE(16, 34);             // bits per sample
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
 // Clicks "Save module" and returns the download's file name and bytes.
 async function saveModule(page) {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-module')]);
@@ -485,6 +521,45 @@ describeBrowser('the web demo (web-demo/dist)', () => {
     expect([run.outputScale, run.outputZeroPoint]).toEqual([0.02, 128]);
     await expectNodeEqual(run);
     expect((await weightsChoice(page)).value).toBe('loaded');
+  });
+
+  test('a WAV file (chosen or dropped) becomes the input; a dropped .qconv file loads', async () => {
+    const page = await openDemo();
+    // 100 frames of a ramp: the file's channel feeds every input channel of
+    // batch item 0; later batch items read past its end (zeros).
+    const samples = Array.from({ length: 100 }, (_, i) => (i - 50) / 64);
+    const before = await runs(page);
+    await page.setInputFiles('#wav-file', { name: 'ramp.wav', mimeType: 'audio/wav', buffer: wavBytes(samples) });
+    await page.waitForFunction((n) => Number(document.body.dataset.runs) > n &&
+      document.body.dataset.status !== 'running', before);
+    expect(await waitReady(page)).toBe('ready');
+    expect(await page.inputValue('#signal')).toBe('wav');
+    expect(await page.inputValue('#length')).toBe('100');
+    expect(await page.textContent('#audio-info')).toMatch(/^ramp\.wav: 1 channel, 8000 Hz, .*\(100 frames\)/);
+    const run = await lastRun(page);
+    const [N, Cin, L] = run.input.shape;
+    expect([Cin, L]).toEqual([16, 100]);
+    const { scale, zeroPoint } = run.input;
+    for (let c = 0; c < Cin; c++) {
+      for (let i = 0; i < L; i++) {
+        expect(Math.abs(scale * (run.input.data[c * L + i] - zeroPoint) - samples[i])).toBeLessThanOrEqual(scale / 2 + 1e-6);
+      }
+    }
+    expect(run.input.data.subarray(Cin * L, N * Cin * L).every((q) => q === zeroPoint)).toBe(true);
+    await expectNodeEqual(run);
+
+    // Dropped: another WAV file replaces it; a .qconv file loads as a module.
+    expect(await dropFile(page, 'short.wav', wavBytes(samples.slice(0, 40)))).toBe('ready');
+    expect(await page.inputValue('#length')).toBe('40');
+    expect((await lastRun(page)).input.shape[2]).toBe(40);
+    const saved = await saveModule(page);
+    expect(await change(page, 'kernelSize', 5)).toBe('ready');
+    expect(await dropFile(page, 'dropped.qconv', saved.bytes)).toBe('ready');
+    expect(await weightsChoice(page)).toEqual({ value: 'loaded', text: expect.stringContaining('loaded file') });
+    expect(await page.inputValue('#kernelSize')).toBe('3');
+    expect(await page.textContent('#module-file-info')).toContain('dropped.qconv');
+    await expectNodeEqual(await lastRun(page));
+    expect(session.problems(page)).toEqual([]);
   });
 
   test('?simd=0 runs the scalar flavour and computes the same bytes', async () => {

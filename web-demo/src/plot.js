@@ -80,30 +80,9 @@ function screenPoints(series, toX, toY, plotWidth) {
   return points;
 }
 
-/**
- * Draws a chart.
- * series: [{ label, x: (i) => number, y: ArrayLike<number>, color, width, alpha, markers, stems }]
- * series[].markers: dot radius (drawn while dots stay apart); hollow: open circles; stems: bars from 0.
- * options: { xLabel, yLabel, title?, xRange?, yRange?, minYSpan?, guides: [{ y, label, color }], emptyText? }
- */
-export function drawChart(canvas, series, options) {
-  const { ctx, width, height } = prepare(canvas);
-  const plotLeft = MARGIN.left;
-  const plotRight = width - MARGIN.right;
-  const plotTop = MARGIN.top;
-  const plotBottom = height - MARGIN.bottom;
-  const plotWidth = Math.max(1, plotRight - plotLeft);
-  const plotHeight = Math.max(1, plotBottom - plotTop);
-
-  const nonEmpty = series.filter((s) => s.y.length > 0);
-  if (nonEmpty.length === 0) {
-    ctx.fillStyle = TEXT_COLOR;
-    ctx.textAlign = 'center';
-    ctx.fillText(options.emptyText || 'no data', width / 2, height / 2);
-    return;
-  }
-
-  // Ranges: everything drawn, widened so flat lines and ±guides stay visible.
+// The axis ranges: everything drawn, widened so flat lines and ±guides stay
+// visible, unless options give them.
+function chartRanges(nonEmpty, options) {
   let [xMin, xMax] = options.xRange || [Infinity, -Infinity];
   let [yMin, yMax] = options.yRange || [Infinity, -Infinity];
   for (const s of nonEmpty) {
@@ -141,24 +120,25 @@ export function drawChart(canvas, series, options) {
     xMin -= xPad;
     xMax += xPad;
   }
+  return { xMin, xMax, yMin, yMax };
+}
 
-  const toX = (v) => plotLeft + ((v - xMin) / (xMax - xMin)) * plotWidth;
-  const toY = (v) => plotBottom - ((v - yMin) / (yMax - yMin)) * plotHeight;
-
-  // Grid and tick labels.
+// Grid, tick labels, the frame and the axis labels.
+function drawAxes(ctx, frame, options) {
+  const { plotLeft, plotRight, plotTop, plotBottom, plotWidth, plotHeight, width, height, toX, toY, ranges } = frame;
   ctx.lineWidth = 1;
   ctx.strokeStyle = GRID_COLOR;
   ctx.fillStyle = TEXT_COLOR;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  for (const t of niceTicks(yMin, yMax, Math.max(3, Math.floor(plotHeight / 40)))) {
+  for (const t of niceTicks(ranges.yMin, ranges.yMax, Math.max(3, Math.floor(plotHeight / 40)))) {
     const y = Math.round(toY(t)) + 0.5;
     ctx.beginPath(); ctx.moveTo(plotLeft, y); ctx.lineTo(plotRight, y); ctx.stroke();
     ctx.fillText(formatTick(t), plotLeft - 6, y);
   }
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
-  for (const t of niceTicks(xMin, xMax, Math.max(2, Math.floor(plotWidth / 90)))) {
+  for (const t of niceTicks(ranges.xMin, ranges.xMax, Math.max(2, Math.floor(plotWidth / 90)))) {
     const x = Math.round(toX(t)) + 0.5;
     ctx.beginPath(); ctx.moveTo(x, plotTop); ctx.lineTo(x, plotBottom); ctx.stroke();
     ctx.fillText(formatTick(t), x, plotBottom + 5);
@@ -166,7 +146,6 @@ export function drawChart(canvas, series, options) {
   ctx.strokeStyle = AXIS_COLOR;
   ctx.strokeRect(plotLeft + 0.5, plotTop + 0.5, plotWidth - 1, plotHeight - 1);
 
-  // Axis labels.
   ctx.fillStyle = TEXT_COLOR;
   ctx.textBaseline = 'bottom';
   ctx.fillText(options.xLabel, plotLeft + plotWidth / 2, height - 2);
@@ -176,74 +155,52 @@ export function drawChart(canvas, series, options) {
   ctx.textBaseline = 'middle';
   ctx.fillText(options.yLabel, 0, 0);
   ctx.restore();
+}
 
-  // Guides: dashed horizontal lines (labelled after the series, on top).
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(plotLeft, plotTop, plotWidth, plotHeight);
-  ctx.clip();
-  for (const g of options.guides || []) {
-    const y = Math.round(toY(g.y)) + 0.5;
-    ctx.setLineDash([5, 4]);
-    ctx.strokeStyle = g.color || AXIS_COLOR;
-    ctx.beginPath(); ctx.moveTo(plotLeft, y); ctx.lineTo(plotRight, y); ctx.stroke();
-    ctx.setLineDash([]);
+// One series: a line (or stems from 0), and markers while they stay apart.
+function drawSeries(ctx, s, frame) {
+  const points = screenPoints(s, frame.toX, frame.toY, frame.plotWidth);
+  ctx.globalAlpha = s.alpha ?? 1;
+  ctx.strokeStyle = s.color;
+  ctx.fillStyle = s.color;
+  ctx.lineWidth = s.width || 1.5;
+  ctx.lineJoin = 'round';
+  ctx.lineCap = 'round';
+  if (s.stems) {
+    const base = frame.toY(0);
+    ctx.beginPath();
+    for (const [x, y] of points) { ctx.moveTo(x, base); ctx.lineTo(x, y); }
+    ctx.stroke();
+  } else {
+    ctx.beginPath();
+    points.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
+    ctx.stroke();
   }
-
-  // Series, in order (later ones on top).
-  for (const s of nonEmpty) {
-    const points = screenPoints(s, toX, toY, plotWidth);
-    ctx.globalAlpha = s.alpha ?? 1;
-    ctx.strokeStyle = s.color;
-    ctx.fillStyle = s.color;
-    ctx.lineWidth = s.width || 1.5;
-    ctx.lineJoin = 'round';
-    ctx.lineCap = 'round';
-    if (s.stems) {
-      const base = toY(0);
+  if (s.markers && points.length <= frame.plotWidth / 5) {
+    const r = s.markers;
+    for (const [x, y] of points) {
       ctx.beginPath();
-      for (const [x, y] of points) { ctx.moveTo(x, base); ctx.lineTo(x, y); }
-      ctx.stroke();
-    } else {
-      ctx.beginPath();
-      points.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
-      ctx.stroke();
-    }
-    // Markers only while they stay apart.
-    if (s.markers && points.length <= plotWidth / 5) {
-      const r = s.markers;
-      for (const [x, y] of points) {
-        ctx.beginPath();
-        ctx.arc(x, y, r, 0, 2 * Math.PI);
-        if (s.hollow) {
-          ctx.fillStyle = '#ffffff';
-          ctx.fill();
-          ctx.lineWidth = 1.5;
-          ctx.stroke();
-        } else {
-          ctx.fill();
-        }
+      ctx.arc(x, y, r, 0, 2 * Math.PI);
+      if (s.hollow) {
+        ctx.fillStyle = '#ffffff';
+        ctx.fill();
+        ctx.lineWidth = 1.5;
+        ctx.stroke();
+      } else {
+        ctx.fill();
       }
     }
-    ctx.globalAlpha = 1;
   }
-  ctx.restore();
+  ctx.globalAlpha = 1;
+}
 
-  // Guide labels in the right margin (outside the clip), level with their lines.
-  ctx.textAlign = 'left';
-  ctx.textBaseline = 'middle';
-  for (const g of options.guides || []) {
-    if (!g.label) continue;
-    ctx.fillStyle = g.color || AXIS_COLOR;
-    ctx.fillText(g.label, plotRight + 4, Math.round(toY(g.y)) + 0.5);
-  }
-
-  // Title (left) and legend (right), above the plot.
+// Title (left) and legend (right), above the plot.
+function drawTitleAndLegend(ctx, series, frame, options) {
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'left';
   ctx.fillStyle = TEXT_COLOR;
-  if (options.title) ctx.fillText(options.title, plotLeft, MARGIN.top / 2);
-  let x = plotRight;
+  if (options.title) ctx.fillText(options.title, frame.plotLeft, MARGIN.top / 2);
+  let x = frame.plotRight;
   ctx.textAlign = 'right';
   for (const s of [...series].reverse()) {
     if (!s.label) continue;
@@ -265,4 +222,59 @@ export function drawChart(canvas, series, options) {
     ctx.globalAlpha = 1;
     x -= 18 + 16;
   }
+}
+
+/**
+ * Draws a chart.
+ * series: [{ label, x: (i) => number, y: ArrayLike<number>, color, width, alpha, markers, stems }]
+ * series[].markers: dot radius (drawn while dots stay apart); hollow: open circles; stems: bars from 0.
+ * options: { xLabel, yLabel, title?, xRange?, yRange?, minYSpan?, guides: [{ y, label, color }], emptyText? }
+ */
+export function drawChart(canvas, series, options) {
+  const { ctx, width, height } = prepare(canvas);
+  const plotLeft = MARGIN.left;
+  const plotRight = width - MARGIN.right;
+  const plotTop = MARGIN.top;
+  const plotBottom = height - MARGIN.bottom;
+  const plotWidth = Math.max(1, plotRight - plotLeft);
+  const plotHeight = Math.max(1, plotBottom - plotTop);
+
+  const nonEmpty = series.filter((s) => s.y.length > 0);
+  if (nonEmpty.length === 0) {
+    ctx.fillStyle = TEXT_COLOR;
+    ctx.textAlign = 'center';
+    ctx.fillText(options.emptyText || 'no data', width / 2, height / 2);
+    return;
+  }
+
+  const ranges = chartRanges(nonEmpty, options);
+  const toX = (v) => plotLeft + ((v - ranges.xMin) / (ranges.xMax - ranges.xMin)) * plotWidth;
+  const toY = (v) => plotBottom - ((v - ranges.yMin) / (ranges.yMax - ranges.yMin)) * plotHeight;
+  const frame = { plotLeft, plotRight, plotTop, plotBottom, plotWidth, plotHeight, width, height, toX, toY, ranges };
+  drawAxes(ctx, frame, options);
+
+  // Guides (dashed horizontal lines) and series (later ones on top), clipped to the plot.
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(plotLeft, plotTop, plotWidth, plotHeight);
+  ctx.clip();
+  for (const g of options.guides || []) {
+    const y = Math.round(toY(g.y)) + 0.5;
+    ctx.setLineDash([5, 4]);
+    ctx.strokeStyle = g.color || AXIS_COLOR;
+    ctx.beginPath(); ctx.moveTo(plotLeft, y); ctx.lineTo(plotRight, y); ctx.stroke();
+    ctx.setLineDash([]);
+  }
+  for (const s of nonEmpty) drawSeries(ctx, s, frame);
+  ctx.restore();
+
+  // Guide labels in the right margin (outside the clip), level with their lines.
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'middle';
+  for (const g of options.guides || []) {
+    if (!g.label) continue;
+    ctx.fillStyle = g.color || AXIS_COLOR;
+    ctx.fillText(g.label, plotRight + 4, Math.round(toY(g.y)) + 0.5);
+  }
+  drawTitleAndLegend(ctx, series, frame, options);
 }

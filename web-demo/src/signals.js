@@ -1,7 +1,10 @@
 // Input signals: synthetic ones, or the samples of a decoded audio file,
 // laid out as the module's [N, C, L] float input.
 
-// mulberry32, as in examples/seed.mjs: the same seed gives the same page.
+// mulberry32, so the same seed gives the same page. An ES module twin of
+// tools/mulberry32.cjs (the Node tests' and the bench's): the Vite dev server
+// serves files outside node_modules unconverted, so the page cannot import
+// the CommonJS one, and Jest on Node 20 cannot require an ES module.
 export function seededRandom(seed) {
   let a = seed >>> 0;
   return () => {
