@@ -402,14 +402,18 @@ describe('save / load', () => {
 
     // Intact checksums, fields a writer got wrong.
     test.each([
+      // Counts against the geometry: the module's rules, met when it is built.
       ['inChannels 2: the weight no longer fits the parameters', (v) => v.setUint32(16, 2, true),
-        '4 weight values stored, the parameters\' weight shape [2, 2, 2] needs 8'],
-      ['weightCount 5', (v) => v.setUint32(80, 5, true),
-        '5 weight values stored, the parameters\' weight shape [1, 2, 2] needs 4'],
-      ['outChannels 3: the bias count no longer fits', (v) => v.setUint32(20, 3, true),
-        '2 bias values stored, this module has 3'],
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: weight data has 4 elements but shape [2, 2, 2] needs 8'],
+      ['weightCount 5: the counts no longer make the file\'s length', (v) => v.setUint32(80, 5, true),
+        'the header says the module is 124 bytes, its counts (1 scales, 5 weights, 2 bias values) make 128'],
+      ['outChannels 3: the weight no longer fits', (v) => v.setUint32(20, 3, true),
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: weight data has 4 elements but shape [1, 3, 2] needs 6'],
+      ['inChannels 2, outChannels 1: the weight still fits, the bias count no longer does',
+        (v) => { v.setUint32(16, 2, true); v.setUint32(20, 1, true); },
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: bias has 2 elements but outChannels is 1'],
       ['the per-channel flag set on a per-tensor weight', (v) => v.setUint8(11, 3),
-        '1 weight scales stored, a per-channel weight of this module has 2'],
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: per-channel weight scales must have outChannels (2) entries, got 1'],
       ['the bias flag cleared', (v) => v.setUint8(11, 0),
         '2 bias values stored, this module has no bias (flag clear)'],
       ['an unknown flag bit', (v) => v.setUint8(11, 0x81),
@@ -423,17 +427,17 @@ describe('save / load', () => {
       ['paddingKind 3', (v) => v.setUint8(48, 3),
         'unknown padding kind 3 (known: 0 integer, 1 \'valid\', 2 \'same\')'],
       ['paddingKind 2 on a ConvTranspose1d', (v) => v.setUint8(48, 2),
-        'padding kind 2 (\'same\') is for Conv1d only'],
+        /^the bytes hold a value the module rejects: ConvTranspose1d: padding must be an integer \(ConvTranspose1d takes no 'same' or 'valid'; .*\), got "same"$/],
       ['input quantization fields without the flag', (v) => v.setFloat64(64, 0.5, true),
         'no input quantization is flagged, but its fields hold scale 0.5 and zero point 0 (must be 0)'],
       ['groups 0', (v) => v.setUint32(44, 0, true),
         /^the bytes hold a value the module rejects: ConvTranspose1d: groups \(0\) must be an integer >= 1$/],
       ['stride 0', (v) => v.setUint32(28, 0, true),
         /^the bytes hold a value the module rejects: ConvTranspose1d: stride \(0\) must be an integer >= 1$/],
-      ['kernelSize 2^31 - 1 (a weight count that cannot match)', (v) => v.setUint32(24, 2 ** 31 - 1, true),
-        '4 weight values stored, the parameters\' weight shape [1, 2, 2147483647] needs 4294967294'],
+      ['kernelSize 2^31 - 1 (a weight too large for wasm memory)', (v) => v.setUint32(24, 2 ** 31 - 1, true),
+        'the bytes hold a value the module rejects: ConvTranspose1d: a weight of shape [1, 2, 2147483647] needs 12884901882 bytes, more than wasm memory can hold (2 GiB)'],
       ['inChannels 2^32 - 1', (v) => v.setUint32(16, 2 ** 32 - 1, true),
-        '4 weight values stored, the parameters\' weight shape [4294967295, 2, 2] needs 17179869180'],
+        'the bytes hold a value the module rejects: ConvTranspose1d: inChannels (4294967295) must be at most 2147483647'],
       ['outputPadding 2 (>= stride)', (v) => v.setUint32(36, 2, true),
         /^the bytes hold a value the module rejects: ConvTranspose1d: outputPadding \(2\) must be smaller than/],
       ['paddingMode reflect on a ConvTranspose1d', (v) => v.setUint8(49, 1),
@@ -454,6 +458,16 @@ describe('save / load', () => {
       expect(e.message.slice(0, 'ConvTranspose1d.load: '.length)).toBe('ConvTranspose1d.load: ');
       expect(e.message.slice('ConvTranspose1d.load: '.length)).toMatch(
         typeof message === 'string' ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : message);
+    });
+
+    test('a per-tensor weight (flag bit 1 clear) has one scale', () => {
+      const m = new q.ConvTranspose1d(1, 2, 2);
+      m.setWeightBias({ data: Int8Array.of(1, 2, 3, 4), scale: [0.5, 0.25] }, null);
+      const perChannel = m.save();
+      m.dispose();
+      const e = loadError(q.ConvTranspose1d, edited(perChannel, (v) => v.setUint8(11, perChannel[11] & ~2)));
+      expect(e).toBeInstanceOf(RangeError);
+      expect(e.message).toBe('ConvTranspose1d.load: 2 weight scales stored, a per-tensor weight of this module has 1');
     });
 
     test('totalLength that disagrees with the counts', () => {
