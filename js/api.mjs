@@ -13,6 +13,7 @@
 import { Runtime, VERSION } from './runtime.mjs';
 import { createModuleClasses } from './modules.mjs';
 import { createTensorFunctions } from './tensors.mjs';
+import { loadModule } from './load.mjs';
 
 // One library instance over the wasm module that loadNativeModule starts;
 // platform: see Runtime.
@@ -24,6 +25,8 @@ export function createQconv(loadNativeModule, platform = {}) {
     init: function init(options) { return runtime.init(options); },
     ConvTranspose1d: classes.ConvTranspose1d,
     Conv1d: classes.Conv1d,
+    // A module from save()'s bytes, of the kind they hold.
+    load: function load(bytes) { return loadModule(runtime, classes, null, null, bytes); },
     quantizePerTensor,
     dequantize,
     memoryStats: function memoryStats() { return runtime.memoryStats(); },

@@ -76,6 +76,7 @@ test('load before init() throws an Error naming init()', () => {
     expect(() => cls.load(new Uint8Array(0))).toThrow(Error);
     expect(() => cls.load(new Uint8Array(0))).toThrow(`${cls.name}.load: qconv-wasm is not initialised; call and await init() first`);
   }
+  expect(() => q.load(new Uint8Array(0))).toThrow('load: qconv-wasm is not initialised; call and await init() first');
 });
 
 describe('save / load', () => {
@@ -105,9 +106,12 @@ describe('save / load', () => {
       const inside = new Uint8Array(bytes.length + 13);
       inside.set(bytes, 5);
       const forms = [bytes, bytes.slice().buffer, Buffer.from(bytes), inside.subarray(5, 5 + bytes.length)];
-      for (const form of forms) {
-        const loaded = q[kind].load(form);
+      // The class's load, and the top-level one, which builds the kind the bytes hold.
+      const loads = [q[kind].load.bind(q[kind]), q.load];
+      for (const [form, load] of forms.flatMap((f) => loads.map((l) => [f, l]))) {
+        const loaded = load(form);
         expect(loaded).toBeInstanceOf(q[kind]);
+        expect(loaded.constructor).toBe(q[kind]);
         for (const key of ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'groups',
           'paddingMode', 'outputPadding', 'scale', 'zeroPoint']) {
           expect([key, loaded[key]]).toEqual([key, m[key]]);
@@ -460,6 +464,26 @@ describe('save / load', () => {
         typeof message === 'string' ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : message);
     });
 
+    test('load(bytes) refuses what ConvTranspose1d.load refuses, with the same error naming load', () => {
+      const bad = [
+        example.subarray(0, 50),                                          // truncated
+        Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),                            // not the magic
+        (() => { const b = example.slice(); b[100] ^= 1; return b; })(),  // corrupt
+        edited(example, (v) => v.setUint16(8, 7, true)),                  // a newer version
+        edited(example, (v) => v.setUint8(10, 5)),                        // an unknown kind
+        edited(example, (v) => v.setUint32(44, 0, true)),                 // groups 0 (the constructor)
+        edited(example, (v) => v.setFloat32(112, Infinity, true)),        // a bias of +inf (setWeightBias)
+        5,                                                                // not bytes (TypeError)
+      ];
+      for (const bytes of bad) {
+        const expected = loadError(q.ConvTranspose1d, bytes);
+        const e = loadError(q, bytes);
+        expect(e.constructor).toBe(expected.constructor);
+        expect(e.message).toBe(expected.message.replace(/^ConvTranspose1d\.load: /, 'load: '));
+        expect(e.message).toMatch(/^load: /);
+      }
+    });
+
     test('a per-tensor weight (flag bit 1 clear) has one scale', () => {
       const m = new q.ConvTranspose1d(1, 2, 2);
       m.setWeightBias({ data: Int8Array.of(1, 2, 3, 4), scale: [0.5, 0.25] }, null);
@@ -510,13 +534,17 @@ describe('save / load', () => {
       const esm = createQconv(loadNativeModule);
       await esm.init();
       const m = esm.ConvTranspose1d.load(Buffer.from(process.argv[1], 'hex'));
+      const any = esm.load(Buffer.from(process.argv[1], 'hex'));
       console.log(JSON.stringify({ resaved: Buffer.from(m.save()).toString('hex'),
+        anyKind: any instanceof esm.ConvTranspose1d, anyResaved: Buffer.from(any.save()).toString('hex'),
         check: crc32(new TextEncoder().encode('123456789')) }));
     `;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, Buffer.from(exampleBytes).toString('hex')],
       { cwd: ROOT, encoding: 'utf8' });
     const r = JSON.parse(out.trim().split('\n').pop());
     expect(r.resaved).toBe(Buffer.from(exampleBytes).toString('hex'));
+    expect(r.anyKind).toBe(true);
+    expect(r.anyResaved).toBe(Buffer.from(exampleBytes).toString('hex'));
     expect(r.check).toBe(0xcbf43926);  // the CRC-32 check value docs/FORMAT.md gives
   });
 });
