@@ -16,7 +16,7 @@ const SIMD_PROBE = new Uint8Array([
 ]);
 
 // qconv::Status codes (include/qconv/qconv.h).
-export const STATUS_INVALID_ARGUMENT = 1;
+const STATUS_INVALID_ARGUMENT = 1;
 export const STATUS_OUT_OF_MEMORY = 2;
 
 export class Runtime {
