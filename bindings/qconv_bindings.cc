@@ -46,6 +46,17 @@ void set_message(const std::string& text) { set_message(text.data(), text.size()
 
 double heap_bytes_in_use() { return static_cast<double>(mallinfo().uordblks); }
 
+// The bindings' own allocations (the module object, the staging, the input
+// and output buffers) failing: "out of memory: needs N bytes for X, M in
+// use" (the JS layer adds the module and method), as the core words its own.
+int out_of_memory(double bytes, const char* what_for) {
+  char text[200];
+  const int length = std::snprintf(text, sizeof text, "out of memory: needs %.0f bytes for %s, %.0f in use",
+                                   bytes, what_for, heap_bytes_in_use());
+  set_message(text, length > 0 ? static_cast<size_t>(length) : 0);
+  return kOutOfMemory;
+}
+
 // JS numbers arrive as doubles; the core decides what is in range. Clamp
 // far-out values so the conversion itself is defined.
 int64_t to_int64(double v) {
@@ -146,12 +157,7 @@ class NativeConv {
     if (!weights_.reset(static_cast<size_t>(n)) || !scales_.reset(nq) || !zero_points_.reset(nq) ||
         !bias_.reset(nb)) {
       clear_staging();
-      char text[200];
-      const int length = std::snprintf(
-          text, sizeof text, "out of memory: needs %.0f bytes for the weights, %.0f in use",
-          static_cast<double>(n) + 20.0 * static_cast<double>(nq), heap_bytes_in_use());
-      set_message(text, length > 0 ? static_cast<size_t>(length) : 0);
-      return kOutOfMemory;
+      return out_of_memory(static_cast<double>(n) + 20.0 * static_cast<double>(nq), "the weights");
     }
     return kOk;
   }
@@ -221,14 +227,8 @@ class NativeConv {
     const size_t in_bytes = static_cast<size_t>(in.batch * p.in_channels * in.length);
     const size_t out_bytes = static_cast<size_t>(in.batch * p.out_channels * lout);
     if (!grow(&input_, &input_capacity_, in_bytes) || !grow(&output_, &output_capacity_, out_bytes)) {
-      char text[200];
-      const int n = std::snprintf(text, sizeof text,
-                                  "%s: out of memory: needs %zu bytes for the input and %zu for the "
-                                  "output, %.0f in use",
-                                  p.kind == qconv::OperatorKind::kConv1d ? "Conv1d" : "ConvTranspose1d",
-                                  in_bytes, out_bytes, heap_bytes_in_use());
-      set_message(text, n > 0 ? static_cast<size_t>(n) : 0);
-      return -kOutOfMemory;
+      return -out_of_memory(static_cast<double>(in_bytes) + static_cast<double>(out_bytes),
+                            "the input and output buffers");
     }
     input_size_ = in_bytes;
     output_size_ = out_bytes;
@@ -239,6 +239,10 @@ class NativeConv {
   val inputView() const { return val(typed_memory_view(input_size_, input_)); }
   val outputView() const { return val(typed_memory_view(output_size_, output_)); }
   int run() { return static_cast<int>(qconv::run(op_)); }
+
+  // The padding before the input as create() resolved it (padding='same'
+  // split), for the JS float forward of fromFloat's calibration.
+  double paddingBefore() const { return static_cast<double>(qconv::operator_params(op_).padding); }
 
   val weightView() const {
     return val(typed_memory_view(qconv::weight_size(op_), qconv::weight_data(op_)));
@@ -290,24 +294,18 @@ class NativeConv {
 // A new native module, or null when memory is full (errorMessage() says so).
 NativeConv* createNativeConv() {
   NativeConv* conv = new NativeConv();
-  if (conv == nullptr) {
-    char text[160];
-    const int n = std::snprintf(text, sizeof text, "out of memory: needs %zu bytes, %.0f in use",
-                                sizeof(NativeConv), heap_bytes_in_use());
-    set_message(text, n > 0 ? static_cast<size_t>(n) : 0);
-  }
+  if (conv == nullptr) out_of_memory(static_cast<double>(sizeof(NativeConv)), "the module");
   return conv;
 }
 
 val errorMessage() { return val(typed_memory_view(message_length, reinterpret_cast<uint8_t*>(message_text))); }
 
 std::string kernelFlavour() { return qconv::kernel_flavour(); }
-// "" on success, else the reason (the threaded flavour's pool was sized by
-// the loader; the other flavours accept only 1).
-std::string setNumThreads(int threads) {
+// "" on success, else the core's reason (the threaded flavour's pool was
+// sized by the loader; the other flavours accept only 1).
+std::string setNumThreads(double threads) {
   qconv::Error error;
-  if (threads < 1) return "numThreads must be >= 1";
-  const qconv::Status status = qconv::set_num_threads(static_cast<size_t>(threads), &error);
+  const qconv::Status status = qconv::set_num_threads(static_cast<size_t>(count_of(threads)), &error);
   return status == qconv::Status::kOk ? std::string() : error.message;
 }
 int numThreads() { return static_cast<int>(qconv::num_threads()); }
@@ -340,6 +338,7 @@ EMSCRIPTEN_BINDINGS(qconv) {
       .function("inputView", &NativeConv::inputView)
       .function("outputView", &NativeConv::outputView)
       .function("run", &NativeConv::run)
+      .function("paddingBefore", &NativeConv::paddingBefore)
       .function("weightView", &NativeConv::weightView)
       .function("weightScalesView", &NativeConv::weightScalesView)
       .function("weightZeroPointsView", &NativeConv::weightZeroPointsView)

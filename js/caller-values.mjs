@@ -13,8 +13,7 @@
 // prototypes later (a `length` getter, Symbol.species, Array.from) cannot
 // change what is read.
 //
-// Pure functions, no imports (init-checks.mjs imports from here):
-// scripts/build-js.mjs inlines this file into dist/api.cjs.
+// Pure functions, no imports: the other files of js/ build on these.
 
 const reflectApply = Reflect.apply;
 const ownDescriptor = Reflect.getOwnPropertyDescriptor;

@@ -159,10 +159,22 @@ export function encodeModuleFile(what, m) {
 
 // Checks the bytes and returns the module's description; every problem is a
 // RangeError starting with `what` (e.g. 'Conv1d.load'). expectedKind: the
-// module the caller builds ('Conv1d' or 'ConvTranspose1d').
+// module the caller builds ('Conv1d' or 'ConvTranspose1d'), or null for
+// whichever the bytes hold. The format's own rules are checked here; whether
+// the values make a valid module (counts against the geometry included) is
+// the module's to say when it is built from them.
 export function decodeModuleFile(what, bytes, expectedKind) {
-  const n = bytes.length;
   const bad = (message) => new RangeError(`${what}: ${message}`);
+  const view = checkEnvelope(bytes, bad);
+  const { m, flags, counts } = readHeader(view, bad, expectedKind);
+  readBody(bytes, view, m, flags, counts, bad);
+  return m;
+}
+
+// The magic, version, lengths and checksums, in docs/FORMAT.md's order:
+// after them the bytes are what a writer wrote. Returns a DataView of them.
+function checkEnvelope(bytes, bad) {
+  const n = bytes.length;
   const truncated = (detail) => bad(`the bytes are truncated: ${detail}`);
   for (let i = 0; i < Math.min(n, FORMAT_MAGIC.length); i++) {
     if (bytes[i] !== FORMAT_MAGIC[i]) {
@@ -197,13 +209,16 @@ export function decodeModuleFile(what, bytes, expectedKind) {
   if (storedCrc !== fileCrc) {
     throw bad(`checksum mismatch (stored ${hex32(storedCrc)}, computed ${hex32(fileCrc)}): the bytes are corrupt`);
   }
+  return view;
+}
 
-  // The bytes are what a writer wrote; from here on, errors mean a writer
-  // broke the format's rules.
+// The header's fields, checked against the format's codes and flags:
+// { m (the description without weight and bias), flags, counts }.
+function readHeader(view, bad, expectedKind) {
   const kindCode = view.getUint8(OFF_KIND);
   const kind = FORMAT_KINDS[kindCode];
   if (kind === undefined) throw bad(`unknown module kind ${kindCode} (known: 0 Conv1d, 1 ConvTranspose1d)`);
-  if (kind !== expectedKind) throw bad(`the bytes hold a ${kind}, not a ${expectedKind}`);
+  if (expectedKind !== null && kind !== expectedKind) throw bad(`the bytes hold a ${kind}, not a ${expectedKind}`);
   const flags = view.getUint8(OFF_FLAGS);
   if (flags & ~KNOWN_FLAGS) {
     throw bad(`unknown flag bits 0x${(flags & ~KNOWN_FLAGS).toString(16)} in the flags byte (0x${flags.toString(16)})`);
@@ -218,85 +233,86 @@ export function decodeModuleFile(what, bytes, expectedKind) {
     outChannels: u32(OFF_OUT_CHANNELS),
     kernelSize: u32(OFF_KERNEL_SIZE),
     stride: u32(OFF_STRIDE),
-    padding: u32(OFF_PADDING),
+    padding: readPadding(view, bad),
     outputPadding: u32(OFF_OUTPUT_PADDING),
     dilation: u32(OFF_DILATION),
     groups: u32(OFF_GROUPS),
     paddingMode: FORMAT_PADDING_MODES[view.getUint8(OFF_PADDING_MODE)],
     scale: view.getFloat64(OFF_OUTPUT_SCALE, true),
     zeroPoint: view.getInt32(OFF_OUTPUT_ZERO_POINT, true),
-    inputQuantization: null,
+    inputQuantization: readInputQuantization(view, bad, flags),
     weight: null,
     bias: null,
   };
   if (m.paddingMode === undefined) {
     throw bad(`unknown padding mode code ${view.getUint8(OFF_PADDING_MODE)} (known: 0 'zeros', 1 'reflect')`);
   }
+  // The field exists for both kinds; a Conv1d's public constructor has no
+  // such argument to pass it to.
+  if (kind === 'Conv1d' && m.outputPadding !== 0) {
+    throw bad(`a Conv1d has no outputPadding, but the field holds ${m.outputPadding}`);
+  }
+  const counts = { scales: u32(OFF_SCALE_COUNT), weights: u32(OFF_WEIGHT_COUNT), bias: u32(OFF_BIAS_COUNT) };
+  // The flags say how to read the arrays: a per-tensor weight has one
+  // scale, a module without bias no bias values. (Per-channel and bias
+  // counts against outChannels are the module's rules.)
+  if (!(flags & FLAG_PER_CHANNEL) && counts.scales !== 1) {
+    throw bad(`${counts.scales} weight scales stored, a per-tensor weight of this module has 1`);
+  }
+  if (!(flags & FLAG_BIAS) && counts.bias !== 0) {
+    throw bad(`${counts.bias} bias values stored, this module has no bias (flag clear)`);
+  }
+  const wantTotal = formatFileLength(counts.scales, counts.weights, counts.bias);
+  const total = u32(OFF_TOTAL_LENGTH);
+  if (total !== wantTotal) {
+    throw bad(`the header says the module is ${total} bytes, its counts (${counts.scales} scales, ${counts.weights} weights, ${counts.bias} bias values) make ${wantTotal}`);
+  }
+  return { m, flags, counts };
+}
+
+// The padding: the integer field, or 'valid' / 'same' by the padding kind
+// (which modules take the strings is the constructor's to say).
+function readPadding(view, bad) {
+  const padding = view.getUint32(OFF_PADDING, true);
   const paddingKind = view.getUint8(OFF_PADDING_KIND);
   if (paddingKind >= FORMAT_PADDING_KINDS.length) {
     throw bad(`unknown padding kind ${paddingKind} (known: 0 integer, 1 'valid', 2 'same')`);
   }
-  if (paddingKind !== 0) {
-    if (kind !== 'Conv1d') throw bad(`padding kind ${paddingKind} ('${FORMAT_PADDING_KINDS[paddingKind]}') is for Conv1d only`);
-    if (m.padding !== 0) throw bad(`padding kind ${paddingKind} needs the integer padding field to be 0, got ${m.padding}`);
-    m.padding = FORMAT_PADDING_KINDS[paddingKind];
-  }
-  if (kind === 'Conv1d' && m.outputPadding !== 0) {
-    throw bad(`a Conv1d has no outputPadding, but the field holds ${m.outputPadding}`);
-  }
-  const inputScale = view.getFloat64(OFF_INPUT_SCALE, true);
-  const inputZeroPoint = view.getInt32(OFF_INPUT_ZERO_POINT, true);
-  if (flags & FLAG_INPUT_QUANTIZATION) {
-    m.inputQuantization = { scale: inputScale, zeroPoint: inputZeroPoint };
-  } else if (!Object.is(inputScale, 0) || inputZeroPoint !== 0) {
-    // +0.0 only: -0.0 would load, and save() would then write other bytes.
-    const scaleText = Object.is(inputScale, -0) ? '-0' : String(inputScale);
-    throw bad(`no input quantization is flagged, but its fields hold scale ${scaleText} and zero point ${inputZeroPoint} (must be 0)`);
-  }
+  if (paddingKind === 0) return padding;
+  if (padding !== 0) throw bad(`padding kind ${paddingKind} needs the integer padding field to be 0, got ${padding}`);
+  return FORMAT_PADDING_KINDS[paddingKind];
+}
 
-  const scaleCount = u32(OFF_SCALE_COUNT);
-  const weightCount = u32(OFF_WEIGHT_COUNT);
-  const biasCount = u32(OFF_BIAS_COUNT);
-  const perChannel = (flags & FLAG_PER_CHANNEL) !== 0;
-  const wantScales = perChannel ? m.outChannels : 1;
-  if (scaleCount !== wantScales) {
-    throw bad(`${scaleCount} weight scales stored, a ${perChannel ? 'per-channel' : 'per-tensor'} weight of this module has ${wantScales}`);
+function readInputQuantization(view, bad, flags) {
+  const scale = view.getFloat64(OFF_INPUT_SCALE, true);
+  const zeroPoint = view.getInt32(OFF_INPUT_ZERO_POINT, true);
+  if (flags & FLAG_INPUT_QUANTIZATION) return { scale, zeroPoint };
+  if (!Object.is(scale, 0) || zeroPoint !== 0) {
+    // +0.0 only: -0.0 would load, and save() would then write other bytes.
+    const scaleText = Object.is(scale, -0) ? '-0' : String(scale);
+    throw bad(`no input quantization is flagged, but its fields hold scale ${scaleText} and zero point ${zeroPoint} (must be 0)`);
   }
-  const wantBias = flags & FLAG_BIAS ? m.outChannels : 0;
-  if (biasCount !== wantBias) {
-    throw bad(`${biasCount} bias values stored, this module ${wantBias ? `has ${wantBias}` : 'has no bias (flag clear)'}`);
-  }
-  const g = m.groups;
-  // Invalid groups are the constructor's to report.
-  if (g >= 1 && m.inChannels % g === 0 && m.outChannels % g === 0) {
-    const shape = kind === 'ConvTranspose1d'
-      ? [m.inChannels, m.outChannels / g, m.kernelSize] : [m.outChannels, m.inChannels / g, m.kernelSize];
-    const need = shape[0] * shape[1] * shape[2];
-    if (weightCount !== need) {
-      throw bad(`${weightCount} weight values stored, the parameters' weight shape [${shape.join(', ')}] needs ${need}`);
-    }
-  }
-  const wantTotal = formatFileLength(scaleCount, weightCount, biasCount);
-  if (total !== wantTotal) {
-    throw bad(`the header says the module is ${total} bytes, its counts (${scaleCount} scales, ${weightCount} weights, ${biasCount} bias values) make ${wantTotal}`);
-  }
+  return null;
+}
+
+// The arrays after the header, into m.weight and m.bias.
+function readBody(bytes, view, m, flags, counts, bad) {
   let at = FORMAT_HEADER_BYTES;
   const scales = [];
-  for (let i = 0; i < scaleCount; i++, at += 8) scales.push(view.getFloat64(at, true));
+  for (let i = 0; i < counts.scales; i++, at += 8) scales.push(view.getFloat64(at, true));
   const zeroPoints = [];
-  for (let i = 0; i < scaleCount; i++, at += 4) zeroPoints.push(view.getInt32(at, true));
-  const data = new Int8Array(weightCount);
-  data.set(new Int8Array(bytes.buffer, bytes.byteOffset + at, weightCount));
-  at += weightCount;
+  for (let i = 0; i < counts.scales; i++, at += 4) zeroPoints.push(view.getInt32(at, true));
+  const data = new Int8Array(counts.weights);
+  data.set(new Int8Array(bytes.buffer, bytes.byteOffset + at, counts.weights));
+  at += counts.weights;
   for (const end = at + ((4 - (at % 4)) % 4); at < end; at++) {
     if (bytes[at] !== 0) throw bad(`the padding byte at offset ${at} must be 0, got ${bytes[at]}`);
   }
-  m.weight = perChannel
+  m.weight = flags & FLAG_PER_CHANNEL
     ? { data, scale: scales, zeroPoint: zeroPoints }
     : { data, scale: scales[0], zeroPoint: zeroPoints[0] };
-  if (biasCount > 0) {
-    m.bias = new Float32Array(biasCount);
-    for (let i = 0; i < biasCount; i++, at += 4) m.bias[i] = view.getFloat32(at, true);
+  if (flags & FLAG_BIAS) {
+    m.bias = new Float32Array(counts.bias);
+    for (let i = 0; i < counts.bias; i++, at += 4) m.bias[i] = view.getFloat32(at, true);
   }
-  return m;
 }

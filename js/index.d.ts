@@ -164,7 +164,7 @@ declare abstract class QuantizedConv1dBase {
   bias(): Float32Array | null;
   /**
    * The module as bytes in the versioned format of docs/FORMAT.md (geometry, weights, bias,
-   * output quantization, a CRC-32); ConvTranspose1d.load / Conv1d.load read them back.
+   * output quantization, a CRC-32); load, ConvTranspose1d.load and Conv1d.load read them back.
    */
   save(): Uint8Array;
   /** Frees the module's wasm memory; later calls throw. */
@@ -238,10 +238,17 @@ export class Conv1d extends QuantizedConv1dBase {
   static load(bytes: Uint8Array | ArrayBuffer): Conv1d;
 }
 
+/**
+ * A module from save()'s bytes, of the kind they hold: a ConvTranspose1d or a Conv1d (check
+ * with instanceof). Errors as ConvTranspose1d.load, their messages starting with 'load:'.
+ */
+export function load(bytes: Uint8Array | ArrayBuffer): ConvTranspose1d | Conv1d;
+
 declare const qconv: {
   init: typeof init;
   ConvTranspose1d: typeof ConvTranspose1d;
   Conv1d: typeof Conv1d;
+  load: typeof load;
   quantizePerTensor: typeof quantizePerTensor;
   dequantize: typeof dequantize;
   memoryStats: typeof memoryStats;

@@ -1,7 +1,49 @@
-// Helpers of init() (js/api.mjs): what a failed start of the wasm module
-// tells the caller. Inlined into dist/api.cjs by scripts/build-js.mjs.
+// Helpers of init() (js/runtime.mjs): its options, and what a failed start
+// of the wasm module tells the caller.
 
-import { typedArrayTag, isArrayBuffer } from './caller-values.mjs';
+import {
+  typedArrayTag, isArrayBuffer, isArrayValue, isRevokedProxy, readFields, describe,
+} from './caller-values.mjs';
+
+const INIT_OPTIONS = ['simd', 'numThreads', 'wasmBinary', 'locateFile'];
+// The threads init() can ask for; the loader starts the pool before the
+// core exists, so this limit is init's own.
+const MAX_THREADS = 64;
+
+// init()'s options, each read once and checked: { simd: 'auto' | boolean,
+// threads, wasmBinary (our copy, or undefined), userBinary, locateFile }.
+export function readInitOptions(options) {
+  if (options === null || typeof options !== 'object' || isRevokedProxy(options) || isArrayValue(options)) {
+    throw new TypeError(`init: options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!INIT_OPTIONS.includes(key)) {
+      throw new TypeError(`init: unknown option '${key}' (known: ${INIT_OPTIONS.join(', ')})`);
+    }
+  }
+  const o = readFields('init', 'options', options, INIT_OPTIONS);
+  const simd = o.simd === undefined ? 'auto' : o.simd;
+  if (simd !== 'auto' && simd !== true && simd !== false) {
+    throw new TypeError(`init: simd must be 'auto', true or false, got ${describe(simd)}`);
+  }
+  if (o.locateFile !== undefined && typeof o.locateFile !== 'function') {
+    throw new TypeError(`init: locateFile must be a function (name, prefix) => url, got ${describe(o.locateFile)}`);
+  }
+  const userBinary = o.wasmBinary !== undefined;
+  const wasmBinary = userBinary ? wasmBinaryBytes(o.wasmBinary) : undefined;
+  if (wasmBinary === null) {
+    throw new TypeError('init: wasmBinary must be an ArrayBuffer or a Uint8Array (a Node Buffer ' +
+      `is one), got ${describeWasmBinary(o.wasmBinary) || describe(o.wasmBinary)}`);
+  }
+  const threads = o.numThreads === undefined ? 1 : o.numThreads;
+  if (typeof threads !== 'number' || !Number.isInteger(threads)) {
+    throw new TypeError(`init: numThreads must be an integer, got ${describe(threads)}`);
+  }
+  if (threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`init: numThreads (${threads}) must be in [1, ${MAX_THREADS}]`);
+  }
+  return { simd, threads, wasmBinary, userBinary, locateFile: o.locateFile };
+}
 
 // The glue's abort text wraps the cause and suggests rebuilding with
 // ASSERTIONS, which a user of the package cannot act on.
@@ -11,7 +53,7 @@ function abortCause(e) {
   return m ? m[1] : `${e && e.name ? `${e.name}: ` : ''}${message}`;
 }
 
-export const GLUE_NAMES = { simd: 'SIMD128', scalar: 'scalar', 'simd-mt': 'threaded' };
+const GLUE_NAMES = { simd: 'SIMD128', scalar: 'scalar', 'simd-mt': 'threaded' };
 
 // The Error init() rejects with when the loader failed: the loaders' own
 // errors already name the file and the overrides; anything else came from
@@ -36,7 +78,7 @@ export function initFailure(e, flavour, userBinary) {
 // Buffer is one). Other views are refused: the glue would read a DataView
 // as empty and an Int16Array element by element. Copying from a typed array
 // reads its internal length and offset, whatever properties it has.
-export function wasmBinaryBytes(value) {
+function wasmBinaryBytes(value) {
   const isUint8Array = typedArrayTag(value) === 'Uint8Array';
   if (!isUint8Array && !isArrayBuffer(value)) return null;
   try {
@@ -47,7 +89,7 @@ export function wasmBinaryBytes(value) {
 }
 
 // What wasmBinary was, for its TypeError; null for values describe() says well.
-export function describeWasmBinary(value) {
+function describeWasmBinary(value) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
   const article = (name) => `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name}`;
   const typed = typedArrayTag(value);

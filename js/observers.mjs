@@ -77,25 +77,26 @@ export function float32Reciprocal(scale) {
   return Math.fround(1 / Math.fround(scale));
 }
 
-// The output channel of each weight element, in PyTorch's layouts:
-// ConvTranspose1d [inChannels, outChannels/groups, K] (element [ci, j, k]
-// feeds output channel group(ci) * outChannels/groups + j), Conv1d
-// [outChannels, inChannels/groups, K].
-export function weightOutputChannels(transposed, inChannels, outChannels, groups, kernelSize) {
-  const outPerGroup = outChannels / groups;
-  const inPerGroup = inChannels / groups;
-  const channelOf = new Int32Array(inPerGroup * outChannels * kernelSize);
+// The output channel of each weight element, for a weight of shape
+// weightShape(transposed, ...) (js/args.mjs): ConvTranspose1d's
+// [inChannels, outChannels/groups, K] (element [ci, j, k] feeds output
+// channel group(ci) * outChannels/groups + j), Conv1d's [outChannels,
+// inChannels/groups, K].
+export function weightOutputChannels(transposed, shape, groups) {
+  const [rows, perRow, kernelSize] = shape;
+  const channelOf = new Int32Array(rows * perRow * kernelSize);
   let i = 0;
   if (transposed) {
-    for (let ci = 0; ci < inChannels; ci++) {
-      const base = Math.floor(ci / inPerGroup) * outPerGroup;
-      for (let j = 0; j < outPerGroup; j++) {
+    const inPerGroup = rows / groups;
+    for (let ci = 0; ci < rows; ci++) {
+      const base = Math.floor(ci / inPerGroup) * perRow;
+      for (let j = 0; j < perRow; j++) {
         for (let k = 0; k < kernelSize; k++) channelOf[i++] = base + j;
       }
     }
   } else {
-    for (let co = 0; co < outChannels; co++) {
-      for (let t = 0; t < inPerGroup * kernelSize; t++) channelOf[i++] = co;
+    for (let co = 0; co < rows; co++) {
+      for (let t = 0; t < perRow * kernelSize; t++) channelOf[i++] = co;
     }
   }
   return channelOf;

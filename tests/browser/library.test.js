@@ -89,12 +89,16 @@ describeBrowser('library in Chromium', () => {
     for (const id of CASE_IDS) expect(goldenById.get(id)).toBeDefined();
   });
 
-  test('init() loads the SIMD flavour and golden cases are bit-exact', async () => {
-    const { page } = await session.open(`${server.url}${PAGE}?cases=${CASE_IDS}`);
+  test('init() loads the SIMD flavour and golden cases are bit-exact; load() reads either kind', async () => {
+    const { page } = await session.open(`${server.url}${PAGE}?cases=${CASE_IDS}&load=1`);
     const result = await pageResult(page);
     expect(result.initError).toBeUndefined();
     expect(result.info).toMatchObject({ simd: true, flavour: 'wasmsimd', version: expect.any(String) });
     expectGoldenBytes(result.results);
+    expect(result.load).toEqual([
+      { kind: 'ConvTranspose1d', sameBytes: true, sameForward: true },
+      { kind: 'Conv1d', sameBytes: true, sameForward: true },
+    ]);
     // The .wasm came from beside the glue, found through import.meta.url.
     expect(page.qconvLog.requests.filter((u) => u.endsWith('.wasm')))
       .toEqual([`${server.url}dist/qconv-simd.wasm`]);

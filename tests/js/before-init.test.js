@@ -10,6 +10,7 @@ test('calls before init() throw an Error naming init()', () => {
     () => q.Conv1d.fromFloat({ inChannels: 1, outChannels: 1, kernelSize: 1, weight: [1] }),
     () => q.quantizePerTensor([1], [1], 1, 0),
     () => q.dequantize({ data: new Uint8Array(1), shape: [1], scale: 1, zeroPoint: 0 }),
+    () => q.load(new Uint8Array(0)),
   ];
   for (const call of calls) {
     let error = null;

@@ -21,7 +21,7 @@ test('import("qconv-wasm") works in Node and equals require("qconv-wasm")', () =
     m2.setWeightBias(m.weight(), m.bias());
     m2.scale = 0.1; m2.zeroPoint = 100;
     const y2 = m2.forward({ data: Uint8Array.from({ length: 10 }, (_, i) => i * 25), shape: [1, 2, 5], scale: 0.02, zeroPoint: 7 });
-    console.log(JSON.stringify({ same: esm.ConvTranspose1d === cjs.ConvTranspose1d, simd: info.simd,
+    console.log(JSON.stringify({ same: esm.ConvTranspose1d === cjs.ConvTranspose1d && typeof esm.load === 'function' && esm.load === cjs.load, simd: info.simd,
       shape: y.shape, equal: Buffer.from(y.data).equals(Buffer.from(y2.data)), nonzero: y.data.some((v) => v !== 100) }));
   `;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });

@@ -394,8 +394,8 @@ describe('hostile arguments', () => {
     add('stride 0', { ...base, stride: 0 }, RangeError, /stride/);
     add('weightQScheme per_axis', { ...base, weightQScheme: 'per_axis' }, RangeError, /weightQScheme \("per_axis"\) must be 'per_tensor' or 'per_channel'/);
     add('weightQScheme 1', { ...base, weightQScheme: 1 }, TypeError, /weightQScheme must be a string/);
-    add('output scale 0', { ...base, output: { scale: 0, zeroPoint: 0 } }, RangeError, /output\.scale \(0\)/);
-    add('output zeroPoint 256', { ...base, output: { scale: 1, zeroPoint: 256 } }, RangeError, /output\.zeroPoint \(256\)/);
+    add('output scale 0', { ...base, output: { scale: 0, zeroPoint: 0 } }, RangeError, /output: scale \(0\) must be finite, > 0 and a normal float32/);
+    add('output zeroPoint 256', { ...base, output: { scale: 1, zeroPoint: 256 } }, RangeError, /output: zeroPoint \(256\) must be an integer in \[0, 255\]/);
     add('output scale "1"', { ...base, output: { scale: '1', zeroPoint: 0 } }, TypeError, /output\.scale must be a number/);
     add('output 5', { ...base, output: 5 }, TypeError, /output must be an object \{ scale, zeroPoint \} or null/);
     add('input subnormal scale', { ...base, input: { scale: 1e-39, zeroPoint: 0 } }, RangeError, /input\.scale .*normal float32/);

@@ -76,6 +76,7 @@ test('load before init() throws an Error naming init()', () => {
     expect(() => cls.load(new Uint8Array(0))).toThrow(Error);
     expect(() => cls.load(new Uint8Array(0))).toThrow(`${cls.name}.load: qconv-wasm is not initialised; call and await init() first`);
   }
+  expect(() => q.load(new Uint8Array(0))).toThrow('load: qconv-wasm is not initialised; call and await init() first');
 });
 
 describe('save / load', () => {
@@ -105,9 +106,12 @@ describe('save / load', () => {
       const inside = new Uint8Array(bytes.length + 13);
       inside.set(bytes, 5);
       const forms = [bytes, bytes.slice().buffer, Buffer.from(bytes), inside.subarray(5, 5 + bytes.length)];
-      for (const form of forms) {
-        const loaded = q[kind].load(form);
+      // The class's load, and the top-level one, which builds the kind the bytes hold.
+      const loads = [q[kind].load.bind(q[kind]), q.load];
+      for (const [form, load] of forms.flatMap((f) => loads.map((l) => [f, l]))) {
+        const loaded = load(form);
         expect(loaded).toBeInstanceOf(q[kind]);
+        expect(loaded.constructor).toBe(q[kind]);
         for (const key of ['inChannels', 'outChannels', 'kernelSize', 'stride', 'padding', 'dilation', 'groups',
           'paddingMode', 'outputPadding', 'scale', 'zeroPoint']) {
           expect([key, loaded[key]]).toEqual([key, m[key]]);
@@ -402,14 +406,18 @@ describe('save / load', () => {
 
     // Intact checksums, fields a writer got wrong.
     test.each([
+      // Counts against the geometry: the module's rules, met when it is built.
       ['inChannels 2: the weight no longer fits the parameters', (v) => v.setUint32(16, 2, true),
-        '4 weight values stored, the parameters\' weight shape [2, 2, 2] needs 8'],
-      ['weightCount 5', (v) => v.setUint32(80, 5, true),
-        '5 weight values stored, the parameters\' weight shape [1, 2, 2] needs 4'],
-      ['outChannels 3: the bias count no longer fits', (v) => v.setUint32(20, 3, true),
-        '2 bias values stored, this module has 3'],
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: weight data has 4 elements but shape [2, 2, 2] needs 8'],
+      ['weightCount 5: the counts no longer make the file\'s length', (v) => v.setUint32(80, 5, true),
+        'the header says the module is 124 bytes, its counts (1 scales, 5 weights, 2 bias values) make 128'],
+      ['outChannels 3: the weight no longer fits', (v) => v.setUint32(20, 3, true),
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: weight data has 4 elements but shape [1, 3, 2] needs 6'],
+      ['inChannels 2, outChannels 1: the weight still fits, the bias count no longer does',
+        (v) => { v.setUint32(16, 2, true); v.setUint32(20, 1, true); },
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: bias has 2 elements but outChannels is 1'],
       ['the per-channel flag set on a per-tensor weight', (v) => v.setUint8(11, 3),
-        '1 weight scales stored, a per-channel weight of this module has 2'],
+        'the bytes hold a value the module rejects: ConvTranspose1d.setWeightBias: per-channel weight scales must have outChannels (2) entries, got 1'],
       ['the bias flag cleared', (v) => v.setUint8(11, 0),
         '2 bias values stored, this module has no bias (flag clear)'],
       ['an unknown flag bit', (v) => v.setUint8(11, 0x81),
@@ -423,17 +431,17 @@ describe('save / load', () => {
       ['paddingKind 3', (v) => v.setUint8(48, 3),
         'unknown padding kind 3 (known: 0 integer, 1 \'valid\', 2 \'same\')'],
       ['paddingKind 2 on a ConvTranspose1d', (v) => v.setUint8(48, 2),
-        'padding kind 2 (\'same\') is for Conv1d only'],
+        /^the bytes hold a value the module rejects: ConvTranspose1d: padding must be an integer \(ConvTranspose1d takes no 'same' or 'valid'; .*\), got "same"$/],
       ['input quantization fields without the flag', (v) => v.setFloat64(64, 0.5, true),
         'no input quantization is flagged, but its fields hold scale 0.5 and zero point 0 (must be 0)'],
       ['groups 0', (v) => v.setUint32(44, 0, true),
         /^the bytes hold a value the module rejects: ConvTranspose1d: groups \(0\) must be an integer >= 1$/],
       ['stride 0', (v) => v.setUint32(28, 0, true),
         /^the bytes hold a value the module rejects: ConvTranspose1d: stride \(0\) must be an integer >= 1$/],
-      ['kernelSize 2^31 - 1 (a weight count that cannot match)', (v) => v.setUint32(24, 2 ** 31 - 1, true),
-        '4 weight values stored, the parameters\' weight shape [1, 2, 2147483647] needs 4294967294'],
+      ['kernelSize 2^31 - 1 (a weight too large for wasm memory)', (v) => v.setUint32(24, 2 ** 31 - 1, true),
+        'the bytes hold a value the module rejects: ConvTranspose1d: a weight of shape [1, 2, 2147483647] needs 12884901882 bytes, more than wasm memory can hold (2 GiB)'],
       ['inChannels 2^32 - 1', (v) => v.setUint32(16, 2 ** 32 - 1, true),
-        '4 weight values stored, the parameters\' weight shape [4294967295, 2, 2] needs 17179869180'],
+        'the bytes hold a value the module rejects: ConvTranspose1d: inChannels (4294967295) must be at most 2147483647'],
       ['outputPadding 2 (>= stride)', (v) => v.setUint32(36, 2, true),
         /^the bytes hold a value the module rejects: ConvTranspose1d: outputPadding \(2\) must be smaller than/],
       ['paddingMode reflect on a ConvTranspose1d', (v) => v.setUint8(49, 1),
@@ -454,6 +462,36 @@ describe('save / load', () => {
       expect(e.message.slice(0, 'ConvTranspose1d.load: '.length)).toBe('ConvTranspose1d.load: ');
       expect(e.message.slice('ConvTranspose1d.load: '.length)).toMatch(
         typeof message === 'string' ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : message);
+    });
+
+    test('load(bytes) refuses what ConvTranspose1d.load refuses, with the same error naming load', () => {
+      const bad = [
+        example.subarray(0, 50),                                          // truncated
+        Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),                            // not the magic
+        (() => { const b = example.slice(); b[100] ^= 1; return b; })(),  // corrupt
+        edited(example, (v) => v.setUint16(8, 7, true)),                  // a newer version
+        edited(example, (v) => v.setUint8(10, 5)),                        // an unknown kind
+        edited(example, (v) => v.setUint32(44, 0, true)),                 // groups 0 (the constructor)
+        edited(example, (v) => v.setFloat32(112, Infinity, true)),        // a bias of +inf (setWeightBias)
+        5,                                                                // not bytes (TypeError)
+      ];
+      for (const bytes of bad) {
+        const expected = loadError(q.ConvTranspose1d, bytes);
+        const e = loadError(q, bytes);
+        expect(e.constructor).toBe(expected.constructor);
+        expect(e.message).toBe(expected.message.replace(/^ConvTranspose1d\.load: /, 'load: '));
+        expect(e.message).toMatch(/^load: /);
+      }
+    });
+
+    test('a per-tensor weight (flag bit 1 clear) has one scale', () => {
+      const m = new q.ConvTranspose1d(1, 2, 2);
+      m.setWeightBias({ data: Int8Array.of(1, 2, 3, 4), scale: [0.5, 0.25] }, null);
+      const perChannel = m.save();
+      m.dispose();
+      const e = loadError(q.ConvTranspose1d, edited(perChannel, (v) => v.setUint8(11, perChannel[11] & ~2)));
+      expect(e).toBeInstanceOf(RangeError);
+      expect(e.message).toBe('ConvTranspose1d.load: 2 weight scales stored, a per-tensor weight of this module has 1');
     });
 
     test('totalLength that disagrees with the counts', () => {
@@ -496,13 +534,17 @@ describe('save / load', () => {
       const esm = createQconv(loadNativeModule);
       await esm.init();
       const m = esm.ConvTranspose1d.load(Buffer.from(process.argv[1], 'hex'));
+      const any = esm.load(Buffer.from(process.argv[1], 'hex'));
       console.log(JSON.stringify({ resaved: Buffer.from(m.save()).toString('hex'),
+        anyKind: any instanceof esm.ConvTranspose1d, anyResaved: Buffer.from(any.save()).toString('hex'),
         check: crc32(new TextEncoder().encode('123456789')) }));
     `;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, Buffer.from(exampleBytes).toString('hex')],
       { cwd: ROOT, encoding: 'utf8' });
     const r = JSON.parse(out.trim().split('\n').pop());
     expect(r.resaved).toBe(Buffer.from(exampleBytes).toString('hex'));
+    expect(r.anyKind).toBe(true);
+    expect(r.anyResaved).toBe(Buffer.from(exampleBytes).toString('hex'));
     expect(r.check).toBe(0xcbf43926);  // the CRC-32 check value docs/FORMAT.md gives
   });
 });

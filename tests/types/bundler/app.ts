@@ -1,6 +1,6 @@
 // Type check (moduleResolution "bundler"): the API as a browser app written
 // in TypeScript uses it, importing 'qconv-wasm' by its package name.
-import { init, ConvTranspose1d, Conv1d, quantizePerTensor, dequantize, memoryStats, version } from 'qconv-wasm';
+import { init, ConvTranspose1d, Conv1d, load, quantizePerTensor, dequantize, memoryStats, version } from 'qconv-wasm';
 import type {
   InitInfo, InitOptions, QTensor, QuantizedWeight, WeightInfo, MemoryStats, ActivationQuantization,
   CalibrationBatch, ConvTranspose1dFromFloatOptions,
@@ -50,6 +50,9 @@ export async function run(): Promise<QTensor> {
   const saved: Uint8Array = m.save();
   const reloaded: ConvTranspose1d = ConvTranspose1d.load(saved);
   const reloadedConv: Conv1d = qconv.Conv1d.load(down.save().buffer as ArrayBuffer);
+  const either: ConvTranspose1d | Conv1d = load(saved);
+  const eitherPadding: number | 'same' | 'valid' = either instanceof ConvTranspose1d ? either.outputPadding : either.padding;
+  either.dispose();
   // @ts-expect-error Conv1d.forward takes no outputSize
   down.forward(x, [10]);
   m.dispose();
@@ -59,6 +62,6 @@ export async function run(): Promise<QTensor> {
   same.dispose();
   valid.dispose();
   console.log(flavour, simd, outLength, perChannel, bias, floats.length, h.shape, stats.liveModules, version,
-    Conv1d.name, expected, down2.scale, samePadding, transposedPadding, threads);
+    Conv1d.name, expected, down2.scale, samePadding, transposedPadding, threads, eitherPadding);
   return y;
 }

@@ -1,0 +1,348 @@
+// The module classes: ConvTranspose1d and Conv1d over one native operator
+// each (bindings/qconv_bindings.cc). A method reads the caller's values
+// (js/args.mjs), then hands plain numbers and our own copies to the core,
+// which checks the values and writes the messages.
+
+import {
+  typedArrayLength, copyInto, uint8Copy, int8Copy, float32Copy, checkInteger, describe,
+} from './caller-values.mjs';
+import {
+  parseConstructorArgs, weightShape, readWeightArg, measureWeightArg, readBiasArg, parseInputQuantization,
+  readQTensor, measureQTensorData, checkInputRank, readOutputSize,
+} from './args.mjs';
+import { encodeModuleFile } from './format.mjs';
+import { STATUS_OUT_OF_MEMORY } from './runtime.mjs';
+import { fromFloat } from './from-float.mjs';
+import { loadModule } from './load.mjs';
+
+// qconv::OperatorKind codes.
+const KIND_CONV1D = 0;
+const KIND_CONV_TRANSPOSE1D = 1;
+
+const registry = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry((handle) => { handle.delete(); })
+  : null;
+
+// What fromFloat (js/from-float.mjs) does to the module it builds, with its
+// own name in the messages. Filled in by the class body, the only code that
+// sees the private fields; callers never get this object.
+const internal = {};
+
+class QuantizedConvBase {
+  #runtime;
+  #handle = null;
+  #name;
+  #transposed;
+  #inChannels;
+  #outChannels;
+  #kernelSize;
+  #groups;
+  // Cached per instance so that a forward makes two wasm calls (setup, run):
+  // the output quantization (changed only through the setters) and views
+  // of the wasm-side input/output buffers (renewed when a size changes or
+  // memory growth detaches them).
+  #outScale = 1;
+  #outZeroPoint = 0;
+  #inputView = null;
+  #outputView = null;
+  #inputQuantization = null;
+  #forwardName;
+
+  // runtime: the library instance's Runtime (js/runtime.mjs); name:
+  // 'ConvTranspose1d' or 'Conv1d'; args: the constructor's arguments.
+  constructor(runtime, name, args) {
+    const mod = runtime.requireNative(name);
+    this.#runtime = runtime;
+    this.#name = name;
+    this.#forwardName = `${name}.forward`;
+    this.#transposed = name === 'ConvTranspose1d';
+    const p = parseConstructorArgs(name, this.#transposed, args);
+    const handle = mod.createNativeConv();
+    if (handle === null) throw runtime.nativeError(name, name, STATUS_OUT_OF_MEMORY);
+    const status = handle.create(this.#transposed ? KIND_CONV_TRANSPOSE1D : KIND_CONV1D, p.inChannels,
+      p.outChannels, p.kernelSize, p.stride, p.padding, p.paddingSame, p.outputPadding, p.dilation, p.groups,
+      p.bias, p.paddingMode);
+    if (status !== 0) {
+      handle.delete();
+      throw runtime.nativeError(name, name, status);
+    }
+    this.#handle = handle;
+    this.#inChannels = p.inChannels;
+    this.#outChannels = p.outChannels;
+    this.#kernelSize = p.kernelSize;
+    this.#groups = p.groups;
+    Object.defineProperties(this, {
+      inChannels: { value: p.inChannels, enumerable: true },
+      outChannels: { value: p.outChannels, enumerable: true },
+      kernelSize: { value: p.kernelSize, enumerable: true },
+      stride: { value: p.stride, enumerable: true },
+      // 'same' or 'valid' as given (PyTorch's m.padding is the string too).
+      padding: { value: p.paddingName ?? p.padding, enumerable: true },
+      dilation: { value: p.dilation, enumerable: true },
+      groups: { value: p.groups, enumerable: true },
+      paddingMode: { value: p.paddingModeName, enumerable: true },
+    });
+    if (this.#transposed) {
+      Object.defineProperty(this, 'outputPadding', { value: p.outputPadding, enumerable: true });
+    }
+    if (registry) registry.register(this, handle, this);
+  }
+
+  // The native handle. Methods call it only after every caller value is
+  // read (a getter may have disposed the module meanwhile), and nothing the
+  // caller controls runs between it and their native calls.
+  #live(what) {
+    if (this.#handle === null) throw new Error(`${what}: the module was disposed`);
+    return this.#handle;
+  }
+
+  #what(method) {
+    return `${this.#name}.${method}`;
+  }
+
+  #fail(what, status) {
+    return this.#runtime.nativeError(what, this.#name, status);
+  }
+
+  #weightShape() {
+    return weightShape(this.#transposed, {
+      inChannels: this.#inChannels, outChannels: this.#outChannels, groups: this.#groups, kernelSize: this.#kernelSize,
+    });
+  }
+
+  setWeightBias(weight, bias) {
+    const what = this.#what('setWeightBias');
+    this.#live(what);
+    // 1. Every caller value, read once.
+    const arg = readWeightArg(what, weight, this.#outChannels);
+    const biasList = readBiasArg(what, bias, this.#outChannels);
+    // 2. No caller code from here on.
+    const data = measureWeightArg(what, arg, this.#weightShape());
+    this.#setWeights(what, data, arg.qparams, biasList);
+  }
+
+  // Our own values into the core: data { array: Int8Array, length },
+  // qparams as readWeightQParams gives them, bias null or { length, values }.
+  #setWeights(what, data, qparams, bias) {
+    const handle = this.#live(what);
+    const biasSize = bias === null ? -1 : bias.length;
+    let status = handle.stageWeights(data.length, qparams.length, Math.max(biasSize, 0));
+    if (status !== 0) throw this.#fail(what, status);
+    if (data.length > 0) copyInto(handle.stagedWeights(), data.array);
+    if (qparams.scales !== null && qparams.length > 0) {
+      copyInto(handle.stagedScales(), float64Of(qparams.scales));
+      copyInto(handle.stagedZeroPoints(), float64Of(qparams.zeroPoints));
+    }
+    if (bias !== null && bias.values !== null && bias.length > 0) {
+      copyInto(handle.stagedBias(), bias.values);
+    }
+    status = handle.commitWeights(qparams.perChannel, qparams.length, biasSize);
+    if (status !== 0) throw this.#fail(what, status);
+  }
+
+  weight() {
+    const handle = this.#live(this.#what('weight'));
+    const scales = numbersOf(handle.weightScalesView());
+    const zeroPoints = numbersOf(handle.weightZeroPointsView());
+    const perChannel = handle.weightPerChannel();
+    const view = handle.weightView();
+    return {
+      data: int8Copy(view, typedArrayLength(view)),
+      shape: this.#weightShape(),
+      scale: perChannel ? scales : scales[0],
+      zeroPoint: perChannel ? zeroPoints : zeroPoints[0],
+      qscheme: perChannel ? 'per_channel_affine' : 'per_tensor_affine',
+    };
+  }
+
+  bias() {
+    const handle = this.#live(this.#what('bias'));
+    if (!handle.hasBias()) return null;
+    const view = handle.biasView();
+    return float32Copy(view, typedArrayLength(view));
+  }
+
+  get scale() { return this.#live(this.#what('scale')).outputScale(); }
+  set scale(value) {
+    this.#live(this.#what('scale'));
+    if (typeof value !== 'number') {
+      throw new TypeError(`${this.#name}: scale must be a number, got ${describe(value)}`);
+    }
+    this.#setOutputQuantization(this.#name, value, this.#outZeroPoint);
+  }
+
+  get zeroPoint() { return this.#live(this.#what('zeroPoint')).outputZeroPoint(); }
+  set zeroPoint(value) {
+    this.#live(this.#what('zeroPoint'));
+    checkInteger(this.#name, 'zeroPoint', value);
+    this.#setOutputQuantization(this.#name, this.#outScale, value);
+  }
+
+  #setOutputQuantization(what, scale, zeroPoint) {
+    const handle = this.#live(what);
+    const status = handle.setOutputQuantization(scale, zeroPoint);
+    if (status !== 0) throw this.#fail(what, status);
+    this.#outScale = handle.outputScale();
+    this.#outZeroPoint = handle.outputZeroPoint();
+  }
+
+  // The input quantization this module expects ({ scale, zeroPoint }, set
+  // by fromFloat's calibration or by the caller), or null. Metadata only:
+  // forward always uses the input tensor's own scale and zero point.
+  get inputQuantization() {
+    this.#live(this.#what('inputQuantization'));
+    const q = this.#inputQuantization;
+    return q === null ? null : { scale: q.scale, zeroPoint: q.zeroPoint };
+  }
+  set inputQuantization(value) {
+    const what = this.#what('inputQuantization');
+    this.#live(what);
+    const parsed = parseInputQuantization(this.#name, 'inputQuantization', value);
+    this.#live(what);
+    this.#inputQuantization = parsed;
+  }
+
+  outputLength(inputLength, outputSize) {
+    const what = this.#what('outputLength');
+    this.#live(what);
+    const requested = readOutputSize(what, this.#transposed, outputSize, null);
+    checkInteger(what, 'inputLength', inputLength);
+    return this.#outputLength(what, inputLength, requested);
+  }
+
+  #outputLength(what, inputLength, requested) {
+    const n = this.#live(what).outputLength(inputLength, requested);
+    if (n < 0) throw this.#fail(what, -n);
+    return n;
+  }
+
+  forward(input, outputSize) {
+    const what = this.#forwardName;
+    this.#live(what);
+    // 1. Every caller value, read once.
+    const x = readQTensor(what, 'input', input);
+    checkInputRank(what, 'input', x.dims);
+    if (typeof x.scale !== 'number') {
+      throw new TypeError(`${what}: input.scale must be a number, got ${describe(x.scale)}`);
+    }
+    checkInteger(what, 'input.zeroPoint', x.zeroPoint);
+    const requested = readOutputSize(what, this.#transposed, outputSize, x.dims.length);
+    // 2. No caller code from here on.
+    const data = measureQTensorData(what, 'input', x);
+    const unbatched = x.dims.length === 2;
+    const [n, c, l] = unbatched ? [1, x.dims[0], x.dims[1]] : x.dims;
+    const handle = this.#live(what);
+    const outLength = handle.setup(n, c, l, x.scale, x.zeroPoint, requested);
+    if (outLength < 0) throw this.#fail(what, -outLength);
+    const inBytes = n * c * l, outBytes = n * this.#outChannels * outLength;
+    if (inBytes > 0) {
+      let inputView = this.#inputView;
+      if (inputView === null || typedArrayLength(inputView) !== inBytes) {
+        inputView = this.#inputView = handle.inputView();
+      }
+      copyInto(inputView, data.array);
+    }
+    const status = handle.run();
+    if (status !== 0) throw this.#fail(what, status);
+    let out;
+    if (outBytes > 0) {
+      let outputView = this.#outputView;
+      if (outputView === null || typedArrayLength(outputView) !== outBytes) {
+        outputView = this.#outputView = handle.outputView();
+      }
+      out = uint8Copy(outputView, outBytes);
+    } else {
+      out = new Uint8Array(0);
+    }
+    return {
+      data: out,
+      shape: unbatched ? [this.#outChannels, outLength] : [n, this.#outChannels, outLength],
+      scale: this.#outScale,
+      zeroPoint: this.#outZeroPoint,
+    };
+  }
+
+  dispose() {
+    if (this.#handle === null) return;
+    if (registry) registry.unregister(this);
+    this.#handle.delete();
+    this.#handle = null;
+    this.#inputView = this.#outputView = null;
+  }
+
+  get disposed() { return this.#handle === null; }
+
+  // The module as bytes (docs/FORMAT.md); the class's static load() reads them.
+  save() {
+    const what = this.#what('save');
+    this.#live(what);
+    return encodeModuleFile(what, {
+      kind: this.#name,
+      inChannels: this.inChannels,
+      outChannels: this.outChannels,
+      kernelSize: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+      outputPadding: this.#transposed ? this.outputPadding : 0,
+      dilation: this.dilation,
+      groups: this.groups,
+      paddingMode: this.paddingMode,
+      scale: this.#live(what).outputScale(),
+      zeroPoint: this.#live(what).outputZeroPoint(),
+      // Read once and checked, so that the file is one load() accepts
+      // (a subclass may keep the property as a plain field).
+      inputQuantization: savedInputQuantization(what, this.inputQuantization),
+      weight: this.weight(),
+      bias: this.bias(),
+    });
+  }
+
+  static {
+    internal.setWeights = (m, what, data, qparams, bias) => m.#setWeights(what, data, qparams, bias);
+    internal.setOutputQuantization = (m, what, q) => m.#setOutputQuantization(what, q.scale, q.zeroPoint);
+    internal.outputLength = (m, what, inputLength) => m.#outputLength(what, inputLength, -1);
+    // The padding before the input as the core resolved it ('same' split).
+    internal.paddingBefore = (m, what) => m.#live(what).paddingBefore();
+  }
+}
+if (typeof Symbol.dispose === 'symbol') {
+  QuantizedConvBase.prototype[Symbol.dispose] = function dispose() { this.dispose(); };
+}
+
+// The classes of one library instance (its Runtime).
+export function createModuleClasses(runtime) {
+  const classes = {};
+  for (const name of ['ConvTranspose1d', 'Conv1d']) classes[name] = moduleClass(runtime, name, classes);
+  return classes;
+}
+
+// ConvTranspose1d or Conv1d (name spelled out: minifiers rename classes).
+function moduleClass(runtime, name, classes) {
+  const Module = class extends QuantizedConvBase {
+    constructor(inChannels, outChannels, kernelSize, ...rest) {
+      super(runtime, name, [inChannels, outChannels, kernelSize, ...rest]);
+    }
+
+    static fromFloat(options) { return fromFloat(runtime, internal, Module, name, options); }
+    // `this`: a subclass's load builds an instance of the subclass.
+    static load(bytes) { return loadModule(runtime, classes, this, name, bytes); }
+  };
+  Object.defineProperty(Module, 'name', { value: name });
+  return Module;
+}
+
+function savedInputQuantization(what, value) {
+  return value === undefined ? null : parseInputQuantization(what, 'inputQuantization', value);
+}
+
+function float64Of(numbers) {
+  const out = new Float64Array(numbers.length);
+  for (let i = 0; i < numbers.length; i++) out[i] = numbers[i];
+  return out;
+}
+
+function numbersOf(view) {
+  const out = [];
+  for (let i = 0, n = typedArrayLength(view); i < n; i++) out.push(view[i]);
+  return out;
+}
