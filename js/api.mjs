@@ -1,4 +1,4 @@
-// The public JS API of qconv-wasm (spec/API.md), independent of how the wasm
+// The public JS API of qconv-wasm (docs/API.md), independent of how the wasm
 // module is loaded. js/index.browser.mjs uses this file as ESM; the build
 // writes dist/api.cjs from it and the files it imports, for Node's CommonJS
 // entry (one source; scripts/build-js.mjs).

@@ -76,11 +76,11 @@ function paddingModeArg(name, transposed, mode) {
   if (typeof mode !== 'string') {
     throw new TypeError(`${name}: paddingMode must be a string, got ${describe(mode)}`);
   }
-  // Kept here while the core's refusal of 'reflect' for ConvTranspose1d
-  // does not name the value it was given.
-  const allowed = transposed ? ['zeros'] : PADDING_MODES;
-  if (!allowed.includes(mode)) {
-    throw new RangeError(`${name}: paddingMode (${JSON.stringify(mode)}) must be ${allowed.map((m) => `'${m}'`).join(' or ')}`);
+  // The names the core's modes go by; which mode an operator takes is the
+  // core's rule (ConvTranspose1d: 'zeros' only).
+  if (!PADDING_MODES.includes(mode)) {
+    throw new RangeError(`${name}: paddingMode (${JSON.stringify(mode)}) must be ${
+      (transposed ? ['zeros'] : PADDING_MODES).map((m) => `'${m}'`).join(' or ')}`);
   }
   return mode;
 }

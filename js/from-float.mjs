@@ -1,6 +1,6 @@
 // fromFloat: torch's from_float with the qnnpack default weight observer
 // (symmetric qint8 MinMax, per tensor) or its per-channel twin, and MinMax
-// quint8 activation observers run over calibration batches (SEMANTICS §7).
+// quint8 activation observers run over calibration batches (docs/SEMANTICS.md §7).
 // The float side (float weights, calibration batches and the float forward
 // over them) never reaches the core and is checked here; the module built
 // from them is the core's to check.

@@ -1,5 +1,5 @@
 /// <reference lib="esnext.disposable" />
-// Types of qconv-wasm's public API (spec/API.md).
+// Types of qconv-wasm's public API (docs/API.md).
 
 /** A quantized (quint8, per-tensor affine) tensor; any object of this shape is accepted. */
 export interface QTensor {

@@ -1,5 +1,5 @@
 // PyTorch's MinMax observers and its qint8 weight quantization
-// (spec SEMANTICS §7 and §8), bit for bit. Torch computes them with float32
+// (docs/SEMANTICS.md §7 and §8), bit for bit. Torch computes them with float32
 // tensor ops; here each +, -, *, / of float32 values is done in double and
 // rounded once with Math.fround, which gives the float32 result exactly
 // (double has more than twice float32's precision).

@@ -1,5 +1,5 @@
 // The operator's entry points (qconv.h) and every check of a caller's value
-// (SEMANTICS.md §0 and PyTorch's own rules). Each entry point checks all it
+// (docs/SEMANTICS.md §0 and PyTorch's own rules). Each entry point checks all it
 // was given before it changes anything, then hands over to the stages in
 // operator-plan.cc, packing.cc and operator-run.cc.
 #include "operator.h"
@@ -105,7 +105,8 @@ Status validate_params(const ConvParams& p, Error* error) {
   }
   if (transposed) {
     if (p.padding_mode != PaddingMode::kZeros) {
-      return invalid(error, p, "paddingMode must be 'zeros' (the only mode PyTorch supports here)");
+      return invalid(error, p,
+                     "paddingMode (\"reflect\") must be 'zeros' (the only mode PyTorch supports here)");
     }
     const int64_t limit = p.stride > p.dilation ? p.stride : p.dilation;
     if (p.output_padding >= limit) {

@@ -1,4 +1,4 @@
-// Quantization arithmetic of SEMANTICS.md §4 under the port policy §0
+// Quantization arithmetic of docs/SEMANTICS.md §4 under the port policy §0
 // (P1-P3: saturating float->int conversions). Every float step is a single
 // IEEE float32 operation; build with -ffp-contract=off so none is fused.
 #pragma once
@@ -45,7 +45,7 @@ inline float requantization_scale(double weight_scale, double input_scale, doubl
          (1.0f / static_cast<float>(output_scale));
 }
 
-// §4.4 with P1, written as the spec states it: float32 product, round half
+// §4.4 with P1, written as docs/SEMANTICS.md §4.4 states it: float32 product, round half
 // to even, saturate to int32, then to int16, add the zero point, clamp.
 inline uint8_t requantize_reference(int32_t acc, float scale, int32_t output_zero_point) {
   const float f = static_cast<float>(acc) * scale;

@@ -12,7 +12,7 @@ Accepted modules (torch 1.13, QNNPACK semantics, docs/FORMAT.md "Exporting from 
   qparams are stored as the module's input quantization.
 
 Weights: per-tensor always; per-channel when QNNPACK reads the scales as one per
-output channel (SEMANTICS §2): Conv1d with axis 0, ConvTranspose1d with groups 1
+output channel (docs/SEMANTICS.md §2): Conv1d with axis 0, ConvTranspose1d with groups 1
 and axis 1. Anything else raises ValueError rather than export a module whose
 torch output is undefined.
 
@@ -109,7 +109,7 @@ def encode(desc):
 def _single(module, name):
     value = getattr(module, name)
     if isinstance(value, (tuple, list)):
-        # torch's prepack silently uses the last entry of a 2-tuple (SEMANTICS §1).
+        # torch's prepack silently uses the last entry of a 2-tuple (docs/SEMANTICS.md §1).
         if len(value) != 1:
             raise ValueError(f'{type(module).__name__}.{name} is {value!r}: a 1-D module needs one value')
         value = value[0]
@@ -142,12 +142,12 @@ def describe_quantized(module, input_quantization=None):
     elif w.qscheme() == torch.per_channel_affine:
         per_channel = True
         axis = int(w.q_per_channel_axis())
-        # QNNPACK reads entry c as output channel c whatever the axis (SEMANTICS §2).
+        # QNNPACK reads entry c as output channel c whatever the axis (docs/SEMANTICS.md §2).
         if kind == 'Conv1d' and axis != 0:
             raise ValueError(f'per-channel Conv1d weight with axis {axis}: only axis 0 (output channels) is defined')
         if kind == 'ConvTranspose1d' and (groups != 1 or axis != 1):
             raise ValueError(f'per-channel ConvTranspose1d weight with groups {groups} and axis {axis}: torch 1.13 '
-                             'reads it as per output channel only with groups 1 and axis 1 (SEMANTICS §2)')
+                             'reads it as per output channel only with groups 1 and axis 1 (docs/SEMANTICS.md §2)')
         scales = [float(v) for v in w.q_per_channel_scales().tolist()]
         zero_points = [int(v) for v in w.q_per_channel_zero_points().tolist()]
     else:
@@ -255,7 +255,7 @@ def run_check_cases(cases_path, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     manifest = []
     for case in cases:
-        # Fresh modules and one forward each: torch 1.13 caches stale state (SEMANTICS §6).
+        # Fresh modules and one forward each: torch 1.13 caches stale state (docs/SEMANTICS.md §6).
         rng = np.random.default_rng(case.get('seed', 0))
         torch.manual_seed(case.get('seed', 0))
         n, length = case['batch'], case['length']

@@ -16,8 +16,8 @@ qnnpack):
   called directly, with PerChannelMinMaxObserver on the weight regrouped as
   [outChannels, inChannels/groups, K] (one scale per output channel, the
   port's convention) and quantize_per_channel on it.
-Every case is also checked against the formulas of SEMANTICS §7 computed in
-numpy here (an assert), so the data and the spec agree.
+Every case is also checked against the formulas of docs/SEMANTICS.md §7 computed in
+numpy here (an assert), so the data and docs/SEMANTICS.md agree.
 
 "dyadic" cases use inputs, weights and bias that are small multiples of
 powers of two, so every float32 partial sum of the float forward is exact in
@@ -55,7 +55,7 @@ def b64(a):
     return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode('ascii')
 
 
-# ---- the spec's formulas (SEMANTICS §7, §8), numpy float32 -----------------
+# ---- the formulas of (docs/SEMANTICS.md §7, §8), numpy float32 -----------------
 
 def spec_symmetric(minv, maxv):
     bound = np.maximum(-np.minimum(minv, F32(0)), np.maximum(maxv, F32(0))).astype(F32)
@@ -326,7 +326,7 @@ def make_case(rng, index, kind, qscheme, wprofile, iprofile):
     else:
         method, r = 'prepare_convert', via_prepare_convert(kind, p, w, bias, qscheme, batches)
 
-    # The spec's formulas give the same numbers.
+    # docs/SEMANTICS.md's formulas give the same numbers.
     wflat = w.reshape(-1)
     if qscheme == 'per_tensor':
         s = spec_symmetric(wflat.min(), wflat.max())

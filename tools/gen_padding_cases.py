@@ -19,7 +19,7 @@ gives the same bytes.
 
 Quantization parameters stay where x86 torch is well defined (moderate
 biases and requantization scales: no int32 overflow of f32(acc) * scale), so
-its bytes are also the port's (spec SEMANTICS.md section 0).
+its bytes are also the port's (docs/SEMANTICS.md §0.2).
 
     /usr/bin/python3 tools/gen_padding_cases.py
 """

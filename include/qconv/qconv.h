@@ -1,6 +1,6 @@
 // qconv: quantized 1-D convolution and transposed convolution (quint8
 // activations, qint8 weights, fp32 requantization), bit-exact with PyTorch's
-// QNNPACK engine under the port policy of spec/SEMANTICS.md §0.
+// QNNPACK engine under the port policy of docs/SEMANTICS.md §0.
 //
 // Operators follow create -> set weights -> reshape -> setup -> run. Everything the hot
 // loop needs is computed in create/set_weights/setup; run only computes.

@@ -7,7 +7,7 @@
 //
 // Shared arithmetic: int16 operands (input minus its zero point, weight minus
 // its zero point), int32 accumulation that wraps modulo 2^32, then fp32
-// requantization with round half to even and saturation (SEMANTICS.md §4.4
+// requantization with round half to even and saturation (docs/SEMANTICS.md §4.4
 // under policy P1; requantize_fp32_magic in quantization.h).
 #pragma once
 

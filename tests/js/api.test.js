@@ -1,5 +1,5 @@
 'use strict';
-// Behaviour of the public API (spec/API.md). Expected values here are
+// Behaviour of the public API (docs/API.md). Expected values here are
 // derived by hand in the comments next to them, or taken from PyTorch's
 // golden cases and documentation.
 const q = require('../..');

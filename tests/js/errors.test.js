@@ -1,5 +1,5 @@
 'use strict';
-// Every rule of SEMANTICS §0 that a caller can break: the error class, a
+// Every rule of docs/SEMANTICS.md §0 that a caller can break: the error class, a
 // message naming the argument and the value, and a module that still works
 // afterwards (the same instance reproduces a golden case bit for bit).
 const q = require('../..');

@@ -1,9 +1,9 @@
 'use strict';
 // tools/export_torch.py against PyTorch itself: one python run builds fresh
-// modules (quantized and float + qnnpack qconfig; SEMANTICS §6: one forward
+// modules (quantized and float + qnnpack qconfig; docs/SEMANTICS.md §6: one forward
 // each), exports them, and writes a quantized input and torch's output bytes.
 // Each exported file must load here and reproduce torch's bytes exactly.
-// Only cases where torch is well defined (SEMANTICS §0): in-range zero
+// Only cases where torch is well defined (docs/SEMANTICS.md §0): in-range zero
 // points, moderate scales, per-channel only where torch reads one scale per
 // output channel.
 const fs = require('fs');
@@ -125,7 +125,7 @@ const EXPORTED = CASES.filter((c) => !c.expect_error);
 
     test('refused modules: the exporter names the problem', () => {
       expect(byName('x-transpose-per-channel-groups').error).toBe(
-        'ValueError: per-channel ConvTranspose1d weight with groups 2 and axis 0: torch 1.13 reads it as per output channel only with groups 1 and axis 1 (SEMANTICS §2)');
+        'ValueError: per-channel ConvTranspose1d weight with groups 2 and axis 0: torch 1.13 reads it as per output channel only with groups 1 and axis 1 (docs/SEMANTICS.md §2)');
       expect(byName('x-conv-per-channel-axis1').error).toBe(
         'ValueError: per-channel Conv1d weight with axis 1: only axis 0 (output channels) is defined');
       expect(byName('x-output-zero-point').error).toBe('ValueError: output zero point 300 outside [0, 255]');

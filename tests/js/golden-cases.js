@@ -1,7 +1,7 @@
 'use strict';
-// Loads the PyTorch-generated golden cases (tests/golden/*.json, copied from
-// the shared contract) and runs one through the public API exactly as the
-// golden README prescribes: construct with the positional parameters (PyTorch
+// Loads the PyTorch-generated golden cases (tests/golden/*.json; their format
+// and how a case runs: docs/SEMANTICS.md §9.1) and runs one through the
+// public API: construct with the positional parameters (PyTorch
 // order), setWeightBias, set scale and zeroPoint, forward(input, output_size).
 const fs = require('fs');
 const path = require('path');

@@ -2,7 +2,7 @@
 // Hostile calls, generated: every entry point against wrong types, odd
 // numbers, bad shapes, mismatched lengths, impossible outputSize, detached
 // buffers, sizes beyond wasm memory and calls after dispose(). Each call
-// must throw the class API.md prescribes (TypeError/RangeError; a plain Error
+// must throw the class docs/API.md prescribes (TypeError/RangeError; a plain Error
 // after dispose) with a message naming the argument; afterwards a golden case
 // still gives exactly its bytes on the same instance and on a new one.
 // Unusual but valid inputs (views with offsets, SharedArrayBuffer-backed
@@ -213,7 +213,7 @@ for (const [label, tensor, error, pattern] of [
   add(`dequantize: ${label}`, 'none', () => q.dequantize(tensor), error, pattern);
 }
 
-// ---- after dispose() (API.md: a plain Error) -------------------------------------
+// ---- after dispose() (docs/API.md: a plain Error) -------------------------------------
 for (const [label, call] of [['forward', (m) => m.forward(x())], ['setWeightBias', (m) => m.setWeightBias(w(), null)],
   ['scale get', (m) => m.scale], ['scale set', (m) => { m.scale = 1; }], ['zeroPoint get', (m) => m.zeroPoint],
   ['zeroPoint set', (m) => { m.zeroPoint = 1; }], ['weight()', (m) => m.weight()], ['bias()', (m) => m.bias()],

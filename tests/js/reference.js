@@ -1,6 +1,6 @@
 'use strict';
-// An independent, naive JS model of SEMANTICS.md §4 under the port policy §0,
-// written from the spec (not from src/): float32 steps with Math.fround,
+// An independent, naive JS model of docs/SEMANTICS.md §4 under the port policy §0,
+// written from docs/SEMANTICS.md (not from src/): float32 steps with Math.fround,
 // int32 wrap with |0, ConvTranspose1d as a scatter loop, Conv1d as a gather
 // loop with reflect padding materialised first.
 // Math's functions as module constants: under Jest (a vm context) every
@@ -25,7 +25,7 @@ function quantizeBias(b, ws, xs) {
   return v;
 }
 
-// §4.2 with P2 (the identity on quantizeBias results, kept to follow the spec)
+// §4.2 with P2 (the identity on quantizeBias results, kept to follow docs/SEMANTICS.md §4.2)
 function biasThroughFloat32(q) {
   const f = f32(q);
   return f >= TWO31 ? INT32_MAX : f;

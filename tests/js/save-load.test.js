@@ -445,7 +445,7 @@ describe('save / load', () => {
       ['outputPadding 2 (>= stride)', (v) => v.setUint32(36, 2, true),
         /^the bytes hold a value the module rejects: ConvTranspose1d: outputPadding \(2\) must be smaller than/],
       ['paddingMode reflect on a ConvTranspose1d', (v) => v.setUint8(49, 1),
-        /^the bytes hold a value the module rejects: ConvTranspose1d: paddingMode \("reflect"\) must be 'zeros'$/],
+        "the bytes hold a value the module rejects: ConvTranspose1d: paddingMode (\"reflect\") must be 'zeros' (the only mode PyTorch supports here)"],
       ['output zero point 300', (v) => v.setInt32(52, 300, true),
         /^the bytes hold a value the module rejects: .*zeroPoint.*300/],
       ['output scale NaN', (v) => v.setFloat64(56, NaN, true),

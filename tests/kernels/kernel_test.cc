@@ -82,7 +82,7 @@ class Conv1dTester {
     const size_t c_col = c_col_stride_ ? c_col_stride_ : mr_ * c_row;
     const size_t c_size = (mr_ - 1) * c_row + (nc_ - 1) * c_col + 1;
     std::vector<uint8_t> c(c_size + 16, 0xA5), c_ref(c_size + 16, 0xA5);
-    // The direct computation, with the spec's form of requantization.
+    // The direct computation, with docs/SEMANTICS.md §4.4's form of requantization.
     for (size_t m = 0; m < mr_; ++m) {
       for (size_t n = 0; n < nc_; ++n) {
         uint32_t acc = static_cast<uint32_t>(bias[n]);

@@ -775,7 +775,7 @@ TEST(OperatorState, NewWeightsNeedReshapeAndTakeEffect) {
 TEST(OperatorState, ReusedOperatorFollowsEveryChange) {
   // One operator per kind, many reshapes with new shapes, input
   // quantization, output quantization and weights: every result equals the
-  // reference for the current state (no stale cached state, SEMANTICS §6).
+  // reference for the current state (no stale cached state, docs/SEMANTICS.md §6).
   Rng rng(31337);
   for (OperatorKind kind : kKinds) {
     TestOperator op(state_case(kind));

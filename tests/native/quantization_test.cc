@@ -1,5 +1,5 @@
 // Unit tests of the scalar quantization helpers (src/quantization.h) against
-// SEMANTICS.md §4 and the port policy §0 (P1-P3).
+// docs/SEMANTICS.md §4 and the port policy §0 (P1-P3).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,5 +1,5 @@
-// Test support: a naive, direct implementation of SEMANTICS.md §4.5 / §5
-// (written from the spec, independently of src/operator.cc and the
+// Test support: a naive, direct implementation of docs/SEMANTICS.md §4.5 / §5
+// (written from docs/SEMANTICS.md, independently of src/operator.cc and the
 // micro-kernel). The cases, random draws and public-API calls that the tests
 // build around it are in harness.h.
 //

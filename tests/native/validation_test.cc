@@ -1,4 +1,4 @@
-// Validation through the public API (SEMANTICS.md §0, "Rejected with a
+// Validation through the public API (docs/SEMANTICS.md §0, "Rejected with a
 // clear error"): every rule the core checks returns kInvalidArgument (or
 // kOutOfMemory for sizes beyond 2 GiB) with a message naming the argument
 // and its value, and a failed call leaves the operator producing the same

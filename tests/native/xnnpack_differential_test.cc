@@ -4,7 +4,7 @@
 //
 // Where the two can be compared exactly (see the backend's header):
 // - the bias given to XNNPACK is the int32 our operator uses:
-//   bias_through_float32(quantize_bias(b, ws, xs)) (SEMANTICS.md §4.1, §4.2);
+//   bias_through_float32(quantize_bias(b, ws, xs)) (docs/SEMANTICS.md §4.1, §4.2);
 // - the requantization scale: PyTorch's (ws*xs)*(1/os) and XNNPACK's
 //   (xs*ws)/os are computed and a draw is used only when they are the same
 //   float32 (always so for power-of-two output scales, drawn half the time;

@@ -14,7 +14,7 @@
 //   QNNPACK (the zero-point terms are folded into the packed bias, also in
 //   wrapping int32 arithmetic); taps that no input reaches contribute 0.
 //   The bias is the caller's int32 as given: pass the value our operator
-//   uses (SEMANTICS.md §4.1 quantize_bias, then §4.2 bias_through_float32).
+//   uses (docs/SEMANTICS.md §4.1 quantize_bias, then §4.2 bias_through_float32).
 // - Requantization: f32(acc) * rq, clamped in float32 to the output range,
 //   then converted with round-half-to-even (cvtps), plus the zero point.
 //   That is PyTorch's §4.4 under the port policy P1 (a huge positive value
