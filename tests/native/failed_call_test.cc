@@ -63,23 +63,39 @@ std::vector<uint8_t> run_bound(Operator* op, std::vector<uint8_t>* output) {
   return *output;
 }
 
-// An operator for case a, reshaped, bound to a's input and *output, and
-// run once with the reference's bytes; nullptr (a test failure) otherwise.
-Operator* run_first(const Case& a, const std::vector<uint8_t>& expected,
-                    std::vector<uint8_t>* output) {
-  Operator* op = create_for(a);
-  if (op == nullptr) return nullptr;
-  Error error;
-  int64_t lout = 0;
-  output->assign(expected.size(), 0);
-  if (qconv::reshape(op, input_desc(a), -1, &lout, &error) != Status::kOk ||
-      qconv::setup(op, a.input.data(), output->data()) != Status::kOk ||
-      run_bound(op, output) != expected) {
-    ADD_FAILURE() << "the first forward failed: " << error.message;
-    qconv::delete_operator(op);
-    return nullptr;
+// A module's first forward: case a, the reference's bytes, and an operator
+// reshaped, bound to a's input and `output`, and run once.
+struct FirstForward {
+  Case a;
+  std::vector<uint8_t> expected;
+  std::vector<uint8_t> output;
+  Operator* op = nullptr;
+  ~FirstForward() { qconv::delete_operator(op); }
+};
+
+// Runs body(first, rng) for each module after its first forward gave the
+// reference's bytes (a test failure otherwise).
+template <typename Body>
+void for_each_module(uint32_t seed, Body body) {
+  Rng rng(seed);
+  for (const ConvParams& params : modules()) {
+    FirstForward f;
+    f.a = make_case(params, 2, 40, rng);
+    SCOPED_TRACE(describe(f.a));
+    f.expected = reference_forward(f.a);
+    f.output.assign(f.expected.size(), 0);
+    f.op = create_for(f.a);
+    if (f.op == nullptr) return;
+    Error error;
+    int64_t lout = 0;
+    if (qconv::reshape(f.op, input_desc(f.a), -1, &lout, &error) != Status::kOk ||
+        qconv::setup(f.op, f.a.input.data(), f.output.data()) != Status::kOk ||
+        run_bound(f.op, &f.output) != f.expected) {
+      ADD_FAILURE() << "the first forward failed: " << error.message;
+      return;
+    }
+    body(f, rng);
   }
-  return op;
 }
 
 // Values a caller may pass that reshape must refuse.
@@ -123,14 +139,12 @@ class FailedCalls : public ::testing::TestWithParam<size_t> {
 };
 
 TEST_P(FailedCalls, RefusedReshapeLeavesTheLastPlanRunnable) {
-  Rng rng(2026);
-  for (const ConvParams& params : modules()) {
-    const Case a = make_case(params, 2, 40, rng);
-    SCOPED_TRACE(describe(a));
-    const std::vector<uint8_t> expected = reference_forward(a);
-    std::vector<uint8_t> output;
-    Operator* op = run_first(a, expected, &output);
-    ASSERT_NE(op, nullptr);
+  for_each_module(2026, [](FirstForward& f, Rng&) {
+    const Case& a = f.a;
+    const ConvParams& params = a.params;
+    Operator* op = f.op;
+    const std::vector<uint8_t>& expected = f.expected;
+    std::vector<uint8_t>& output = f.output;
     Error error;
     int64_t lout = 0;
     ASSERT_EQ(qconv::compute_output_length(op, a.length, -1, &lout, &error), Status::kOk);
@@ -152,27 +166,25 @@ TEST_P(FailedCalls, RefusedReshapeLeavesTheLastPlanRunnable) {
       EXPECT_NE(qconv::reshape(op, input_desc(a), lout, &lout, &error), Status::kOk);
       EXPECT_EQ(run_bound(op, &output), expected) << "after an outputSize given to Conv1d";
     }
-    qconv::delete_operator(op);
-  }
+  });
 }
 
 // A larger shape fails at its first, second, ... allocation until it fits;
 // after each failure the last plan runs unchanged, and the shape that
 // finally fits gives the reference's bytes.
 TEST_P(FailedCalls, ReshapeThatRunsOutOfMemoryLeavesTheLastPlanRunnable) {
-  Rng rng(11);
-  for (const ConvParams& params : modules()) {
-    const Case a = make_case(params, 2, 40, rng);
+  for_each_module(11, [](FirstForward& f, Rng& rng) {
+    const Case& a = f.a;
+    const ConvParams& params = a.params;
+    Operator* op = f.op;
+    const std::vector<uint8_t>& expected_a = f.expected;
+    std::vector<uint8_t>& output_a = f.output;
     Case b = a;
     b.batch = 4;
     b.length = 700;  // 256-multiple outputs for the stride-2 upsampler: staging too
     b.input = random_bytes(rng, b.batch * params.in_channels * b.length);
     SCOPED_TRACE(describe(b));
-    const std::vector<uint8_t> expected_a = reference_forward(a);
     const std::vector<uint8_t> expected_b = reference_forward(b);
-    std::vector<uint8_t> output_a;
-    Operator* op = run_first(a, expected_a, &output_a);
-    ASSERT_NE(op, nullptr);
     Error error;
     int64_t lout = 0;
 
@@ -192,19 +204,15 @@ TEST_P(FailedCalls, ReshapeThatRunsOutOfMemoryLeavesTheLastPlanRunnable) {
     std::vector<uint8_t> output_b(expected_b.size());
     ASSERT_EQ(qconv::setup(op, b.input.data(), output_b.data()), Status::kOk);
     EXPECT_EQ(run_bound(op, &output_b), expected_b);
-    qconv::delete_operator(op);
-  }
+  });
 }
 
 TEST_P(FailedCalls, RefusedSetupSetWeightsAndOutputQuantizationChangeNothing) {
-  Rng rng(5);
-  for (const ConvParams& params : modules()) {
-    const Case a = make_case(params, 2, 40, rng);
-    SCOPED_TRACE(describe(a));
-    const std::vector<uint8_t> expected = reference_forward(a);
-    std::vector<uint8_t> output;
-    Operator* op = run_first(a, expected, &output);
-    ASSERT_NE(op, nullptr);
+  for_each_module(5, [](FirstForward& f, Rng&) {
+    const Case& a = f.a;
+    Operator* op = f.op;
+    const std::vector<uint8_t>& expected = f.expected;
+    std::vector<uint8_t>& output = f.output;
     Error error;
 
     EXPECT_EQ(qconv::setup(op, nullptr, output.data()), Status::kInvalidArgument);
@@ -231,8 +239,7 @@ TEST_P(FailedCalls, RefusedSetupSetWeightsAndOutputQuantizationChangeNothing) {
     EXPECT_EQ(qconv::set_output_quantization(op, 0, 3, &error), Status::kInvalidArgument);
     EXPECT_EQ(qconv::set_output_quantization(op, 0.5, 256, &error), Status::kInvalidArgument);
     EXPECT_EQ(run_bound(op, &output), expected) << "after refused weights and quantization";
-    qconv::delete_operator(op);
-  }
+  });
 }
 
 // create_operator failing at each of its allocations returns no operator
