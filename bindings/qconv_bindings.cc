@@ -12,7 +12,6 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
-#include <malloc.h>
 
 #include <cmath>
 #include <cstdint>
@@ -22,6 +21,7 @@
 #include <new>
 #include <string>
 
+#include "heap.h"
 #include "qconv/qconv.h"
 
 uint64_t qconv_fallback_allocations();  // operator_new_fallback.cc
@@ -44,15 +44,14 @@ void set_message(const char* text, size_t length) {
 }
 void set_message(const std::string& text) { set_message(text.data(), text.size()); }
 
-double heap_bytes_in_use() { return static_cast<double>(mallinfo().uordblks); }
-
 // The bindings' own allocations (the module object, the staging, the input
 // and output buffers) failing: "out of memory: needs N bytes for X, M in
 // use" (the JS layer adds the module and method), as the core words its own.
 int out_of_memory(double bytes, const char* what_for) {
   char text[200];
   const int length = std::snprintf(text, sizeof text, "out of memory: needs %.0f bytes for %s, %.0f in use",
-                                   bytes, what_for, heap_bytes_in_use());
+                                   bytes, what_for,
+                                   static_cast<double>(qconv::heap_bytes_in_use()));
   set_message(text, length > 0 ? static_cast<size_t>(length) : 0);
   return kOutOfMemory;
 }
@@ -315,7 +314,7 @@ void setMinParallelWork(double multiply_adds) {
 int liveModules() { return live_modules; }
 double memoryBytes() { return static_cast<double>(__builtin_wasm_memory_size(0)) * 65536.0; }
 // Bytes malloc has handed out and not taken back (dlmalloc's count).
-double heapBytesInUse() { return heap_bytes_in_use(); }
+double heapBytesInUse() { return static_cast<double>(qconv::heap_bytes_in_use()); }
 // Allocations operator new's fallback arena served (tests of a full heap).
 double fallbackAllocations() { return static_cast<double>(qconv_fallback_allocations()); }
 
