@@ -1,10 +1,36 @@
-// Loads the wasm module in browsers and bundlers: the ES-module glue, and the
-// .wasm found beside it through `new URL(..., import.meta.url)` (bundlers
-// rewrite these URLs and emit the file), unless init() was given wasmBinary
-// or locateFile. The .wasm is fetched here rather than by the glue, so that a
-// 404 or an HTML page served in its place gives an Error naming the URL and
-// the overrides, instead of a wasm compile error.
+// Loads the wasm module in browsers and bundlers. Every file it loads at run
+// time is named by a literal `new URL('../dist/…', import.meta.url)` below,
+// which Vite and webpack 5 rewrite to the file they emit (unchanged: these
+// are assets, not modules they bundle), and which a page served straight
+// from the package resolves beside this file. init({ locateFile }) maps each
+// of them elsewhere (esbuild, Rollup: copy them and say where). The glue is
+// imported by URL, not bundled: the threaded flavour's workers import the
+// same file by URL, so the page and its workers run one copy of it.
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];  // "\0asm"
+
+// The files of each flavour, spelled out: bundlers follow literal URLs only.
+const FILES = {
+  simd: {
+    glue: () => new URL('../dist/qconv-simd.mjs', import.meta.url),
+    wasm: () => new URL('../dist/qconv-simd.wasm', import.meta.url),
+  },
+  scalar: {
+    glue: () => new URL('../dist/qconv-scalar.mjs', import.meta.url),
+    wasm: () => new URL('../dist/qconv-scalar.wasm', import.meta.url),
+  },
+  'simd-mt': {
+    glue: () => new URL('../dist/qconv-simd-mt.mjs', import.meta.url),
+    wasm: () => new URL('../dist/qconv-simd-mt.wasm', import.meta.url),
+    worker: () => new URL('../dist/qconv-simd-mt.worker.js', import.meta.url),
+  },
+};
+
+// The name locateFile() is asked about for each file.
+const NAMES = {
+  simd: { glue: 'qconv-simd.mjs', wasm: 'qconv-simd.wasm' },
+  scalar: { glue: 'qconv-scalar.mjs', wasm: 'qconv-scalar.wasm' },
+  'simd-mt': { glue: 'qconv-simd-mt.mjs', wasm: 'qconv-simd-mt.wasm', worker: 'qconv-simd-mt.worker.js' },
+};
 
 // null when this page or worker can run the threaded flavour, else why not:
 // pthreads need SharedArrayBuffer, which browsers give only to
@@ -20,43 +46,61 @@ export function threadSupport() {
   return null;
 }
 
+// The absolute URL of one file: the package's own, or where locateFile says.
+// Absolute, because a worker resolves a relative URL against its own script.
+function locate(flavour, kind, locateFile) {
+  const own = FILES[flavour][kind]();
+  if (!locateFile) return own.href;
+  const name = NAMES[flavour][kind];
+  const located = locateFile(name, new URL('.', own).href);
+  if (typeof located !== 'string' && !(located instanceof URL)) {
+    throw new TypeError(`init: locateFile('${name}', prefix) must return a string or a URL, got ${
+      located === null ? 'null' : typeof located}`);
+  }
+  return new URL(String(located), globalThis.location ? globalThis.location.href : own).href;
+}
+
+// A data: URL (Vite inlines small assets that way) would start a worker with
+// an opaque origin, which cannot import the glue from the page's origin; a
+// blob: URL of the same script runs with the page's origin.
+function workerScriptUrl(url) {
+  const m = /^data:([^,]*?)(;base64)?,(.*)$/s.exec(url);
+  if (!m) return url;
+  const text = m[2] ? atob(m[3]) : decodeURIComponent(m[3]);
+  return URL.createObjectURL(new Blob([text], { type: 'text/javascript' }));
+}
+
 export async function loadNativeModule({ simd, threads, wasmBinary, locateFile, print, printErr }) {
-  // Each flavour spelled out: bundlers follow literal import() and new URL() only.
   const threaded = threads > 1;
-  const glueName = threaded ? 'qconv-simd-mt.mjs' : simd ? 'qconv-simd.mjs' : 'qconv-scalar.mjs';
+  const flavour = threaded ? 'simd-mt' : simd ? 'simd' : 'scalar';
+  const names = NAMES[flavour];
+  const glueUrl = locate(flavour, 'glue', locateFile);
+  const workerUrl = threaded ? workerScriptUrl(locate(flavour, 'worker', locateFile)) : null;
+  let binary = wasmBinary;
+  if (binary === undefined) binary = await fetchWasm(locate(flavour, 'wasm', locateFile), names.wasm);
   let glue;
   try {
-    glue = threaded
-      ? await import('../dist/qconv-simd-mt.mjs')
-      : simd
-        ? await import('../dist/qconv-simd.mjs')
-        : await import('../dist/qconv-scalar.mjs');
+    glue = await import(/* webpackIgnore: true */ /* @vite-ignore */ glueUrl);
   } catch (e) {
-    throw new Error(`init: the glue ${glueName} (dist/${glueName} of the package) could not be loaded ` +
-      `(${e && e.message ? e.message : e}); serve it beside the package's other files` +
-      `${threaded ? ', or call init({ numThreads: 1 }) to run without it' : ''}`, { cause: e });
-  }
-  let binary = wasmBinary;
-  if (binary === undefined) {
-    const name = threaded ? 'qconv-simd-mt.wasm' : simd ? 'qconv-simd.wasm' : 'qconv-scalar.wasm';
-    const defaultUrl = threaded
-      ? new URL('../dist/qconv-simd-mt.wasm', import.meta.url)
-      : simd
-        ? new URL('../dist/qconv-simd.wasm', import.meta.url)
-        : new URL('../dist/qconv-scalar.wasm', import.meta.url);
-    const url = locateFile ? String(locateFile(name, new URL('.', defaultUrl).href)) : defaultUrl.href;
-    binary = await fetchWasm(url, name);
+    throw new Error(`init: the glue ${names.glue} could not be loaded from ${glueUrl} ` +
+      `(${e && e.message ? e.message : e}); serve it there, or pass init({ locateFile: (name, prefix) => url }) ` +
+      `to say where the package's files are${threaded ? ', or call init({ numThreads: 1 }) to run without it' : ''}`,
+    { cause: e });
   }
   // init() holds the glue's output back while the module starts.
   const moduleArg = { wasmBinary: binary };
   if (print) moduleArg.print = print;
   if (printErr) moduleArg.printErr = printErr;
   try {
-    // The threaded glue starts its pool's workers (threads - 1: the calling
-    // thread works too) from dist/qconv-simd-mt.worker.js beside it.
-    return threaded
-      ? await startThreaded(glue, { ...moduleArg, qconvWorkers: threads - 1 })
-      : await glue.default(moduleArg);
+    if (!threaded) return await glue.default(moduleArg);
+    // The pool's workers (threads - 1: the calling thread works too) run the
+    // worker script, which imports the glue from mainScriptUrlOrBlob.
+    return await startThreaded(glue, {
+      ...moduleArg,
+      qconvWorkers: threads - 1,
+      locateFile: (name) => (name === names.worker ? workerUrl : new URL(name, glueUrl).href),
+      mainScriptUrlOrBlob: glueUrl,
+    }, workerUrl);
   } catch (e) {
     // Emscripten's abort text would suggest rebuilding with ASSERTIONS; the
     // cause a user can act on is the page's Content-Security-Policy.
@@ -80,7 +124,7 @@ const POOL_START_MS = 10000;
 // Runs the threaded glue and settles when its module is ready, or rejects
 // (and terminates the pool's workers) when a worker fails to start: the glue
 // itself would wait for them forever.
-function startThreaded(glue, moduleArg) {
+function startThreaded(glue, moduleArg, workerUrl) {
   // The pool's workers are created synchronously inside the glue's factory;
   // a Worker subclass installed for that call records them and their URL.
   const started = [];
@@ -114,7 +158,7 @@ function startThreaded(glue, moduleArg) {
   const pthread = moduleArg.PThread;
   const workers = started.length ? started.map((s) => s.worker)
     : pthread ? [...(pthread.unusedWorkers || []), ...(pthread.runningWorkers || [])] : [];
-  const scriptUrl = started.length ? started[0].url : 'qconv-simd-mt.worker.js';
+  const scriptUrl = started.length ? started[0].url : workerUrl;
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (error, module) => {
@@ -140,8 +184,9 @@ function startThreaded(glue, moduleArg) {
     }
     const timer = setTimeout(() => finish(new Error(
       `init: the threaded flavour's ${workers.length} pthread worker(s) from ${scriptUrl} did not start within ` +
-      `${POOL_START_MS / 1000} s (can that script load the glue qconv-simd-mt.mjs beside it? The workers' ` +
-      "own console says why); serve both files together, or call init({ numThreads: 1 }) to run without workers")),
+      `${POOL_START_MS / 1000} s (can that script import the glue ${moduleArg.mainScriptUrlOrBlob}? The workers' ` +
+      "own console says why); serve both, or say where they are with init({ locateFile }), or call " +
+      'init({ numThreads: 1 }) to run without workers')),
     POOL_START_MS);
     ready.then((module) => finish(null, module), (e) => finish(e));
   });
@@ -169,7 +214,7 @@ async function workerFailure(url, violations) {
     why = `fetching it failed: ${e && e.message ? e.message : e}`;
   }
   return `init: the threaded flavour's pthread worker script ${url} could not be loaded (${why}); ` +
-    `serve qconv-simd-mt.worker.js beside the glue qconv-simd-mt.mjs, ${fix}`;
+    `serve it there, or say where it is with init({ locateFile: (name, prefix) => url }), ${fix}`;
 }
 
 async function fetchWasm(url, name) {

@@ -42,7 +42,10 @@ export function readInitOptions(options) {
   if (threads < 1 || threads > MAX_THREADS) {
     throw new RangeError(`init: numThreads (${threads}) must be in [1, ${MAX_THREADS}]`);
   }
-  return { simd, threads, wasmBinary, userBinary, locateFile: o.locateFile };
+  return {
+    simd, threads, wasmBinary, userBinary, locateFile: o.locateFile,
+    given: { simd: o.simd !== undefined, numThreads: o.numThreads !== undefined },
+  };
 }
 
 // The glue's abort text wraps the cause and suggests rebuilding with

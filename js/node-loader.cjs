@@ -2,7 +2,8 @@
 // Loads the wasm module under Node: the CommonJS glue, with the .wasm bytes
 // read from disk (Emscripten 3.1.6's glue would fetch() a path under Node 18+).
 // numThreads > 1 loads the threaded flavour, whose pthreads are Node worker
-// threads running dist/qconv-simd-mt.worker.cjs.
+// threads running dist/qconv-simd-mt.worker.cjs. init({ locateFile }) maps
+// each of these files (glue, .wasm, worker script) elsewhere.
 const fs = require('fs');
 const path = require('path');
 const { fileURLToPath } = require('url');
@@ -20,17 +21,31 @@ function threadSupport() {
   return null;
 }
 
+// The path of one file the loader reads or runs: the package's dist/ copy,
+// or where init({ locateFile }) says (a path or a file: URL).
+function locate(name, locateFile) {
+  if (!locateFile) return path.join(DIST, name);
+  const located = locateFile(name, `${DIST}${path.sep}`);
+  if (located instanceof URL || (typeof located === 'string' && located.startsWith('file:'))) {
+    return fileURLToPath(located);
+  }
+  if (typeof located !== 'string') {
+    throw new TypeError(`init: locateFile('${name}', prefix) must return a path or a file: URL, got ${
+      located === null ? 'null' : typeof located}`);
+  }
+  return path.resolve(located);
+}
+
 async function loadNativeModule({ simd, threads, wasmBinary, locateFile, print, printErr }) {
   const flavour = threads > 1 ? 'simd-mt' : simd ? 'simd' : 'scalar';
-  const gluePath = path.join(DIST, `qconv-${flavour}.cjs`);
+  const gluePath = locate(`qconv-${flavour}.cjs`, locateFile);
   if (!fs.existsSync(gluePath)) {
-    throw new Error(`qconv-wasm: ${gluePath} is missing; build it with 'npm run build'`);
+    throw new Error(`qconv-wasm: the glue ${gluePath} is missing; ` +
+      (locateFile ? 'check what init({ locateFile }) returns for it' : "build the package with 'npm run build'"));
   }
   let binary = wasmBinary;
   if (binary === undefined) {
-    const name = `qconv-${flavour}.wasm`;
-    let file = locateFile ? locateFile(name, `${DIST}${path.sep}`) : path.join(DIST, name);
-    if (typeof file === 'string' && file.startsWith('file:')) file = fileURLToPath(file);
+    const file = locate(`qconv-${flavour}.wasm`, locateFile);
     try {
       binary = fs.readFileSync(file);
     } catch (e) {
@@ -46,10 +61,11 @@ async function loadNativeModule({ simd, threads, wasmBinary, locateFile, print, 
   if (threads <= 1) return factory({ wasmBinary: binary, ...output });
   // A missing worker script would fail inside each pool worker, where the
   // glue rethrows it as an uncaught exception that ends the whole process.
-  const workerPath = path.join(DIST, `qconv-${flavour}.worker.cjs`);
+  const workerPath = locate(`qconv-${flavour}.worker.cjs`, locateFile);
   if (!fs.existsSync(workerPath)) {
-    throw new Error(`qconv-wasm: the threads' worker script ${workerPath} is missing; build it with ` +
-      "'npm run build', or call init({ numThreads: 1 })");
+    throw new Error(`qconv-wasm: the threads' worker script ${workerPath} is missing; ` +
+      (locateFile ? 'check what init({ locateFile }) returns for it' : "build the package with 'npm run build'") +
+      ', or call init({ numThreads: 1 })');
   }
   const moduleArg = {
     wasmBinary: binary,
@@ -57,8 +73,10 @@ async function loadNativeModule({ simd, threads, wasmBinary, locateFile, print, 
     // The pool's workers start with the module: one fewer than the threads,
     // since the calling thread works too.
     qconvWorkers: threads - 1,
-    // Only the worker script is located this way (the .wasm is passed in).
-    locateFile: (name) => (name.endsWith('.worker.js') ? workerPath : path.join(DIST, name)),
+    // The workers run the worker script, which loads the glue from
+    // mainScriptUrlOrBlob (the .wasm is passed in).
+    locateFile: (name) => (name.endsWith('.worker.js') ? workerPath : path.join(path.dirname(gluePath), name)),
+    mainScriptUrlOrBlob: gluePath,
   };
   try {
     return await factory(moduleArg);

@@ -24,6 +24,7 @@ export class Runtime {
   #platform;
   #native = null;
   #initPromise = null;
+  #initRequest = null;
 
   // platform: { threadSupport() -> null | why threads cannot run here,
   // releaseWorkers(module) -> lets idle pool workers not keep Node alive,
@@ -33,19 +34,52 @@ export class Runtime {
     this.#platform = platform;
   }
 
+  // The first init() decides how the module runs; a later call shares its
+  // promise when it asks for nothing else (see #conflict).
   init(options = {}) {
-    if (this.#initPromise) return this.#initPromise;
     let request;
     try {
-      request = this.#flavourFor(readInitOptions(options));
+      request = readInitOptions(options);
+      if (this.#initPromise) {
+        const conflict = this.#conflict(request);
+        if (conflict) throw conflict;
+        return this.#initPromise;
+      }
+      request = this.#flavourFor(request);
     } catch (e) {
       return Promise.reject(e);
     }
     const started = this.#start(request);
     this.#initPromise = started;
+    this.#initRequest = request;
     // A failed init may be retried (e.g. with a locateFile override).
-    started.catch(() => { this.#initPromise = null; });
+    started.catch(() => {
+      this.#initPromise = null;
+      this.#initRequest = null;
+    });
     return started;
+  }
+
+  // An Error when a later init() asks for a module other than the one the
+  // first call loads: simd (true or false) other than what runs, or a
+  // numThreads other than the first call's. Options it leaves out, and
+  // simd: 'auto', ask for nothing. locateFile and wasmBinary only say where
+  // the files are, which no longer matters once the first call loads them.
+  #conflict(request) {
+    const first = this.#initRequest;
+    const asked = [];
+    if (request.given.simd && request.simd !== 'auto' && request.simd !== first.simd) {
+      asked.push(`simd: ${request.simd}`);
+    }
+    if (request.given.numThreads && request.threads !== first.requestedThreads && request.threads !== first.threads) {
+      asked.push(`numThreads: ${request.threads}`);
+    }
+    if (asked.length === 0) return null;
+    const loaded = `{ simd: ${first.simd}, numThreads: ${first.requestedThreads}${
+      first.threads !== first.requestedThreads ? ` (running ${first.threads})` : ''} }`;
+    return new Error(`init: qconv-wasm is already ${this.#native ? 'initialised' : 'being initialised'} with ` +
+      `${loaded}; init({ ${asked.join(', ')} }) asks for another module. The first init() chooses for the ` +
+      'whole page or process: call init() without options (or with the same ones) to share it');
   }
 
   // Which build runs: SIMD128 where asked and supported, threads where the
@@ -69,7 +103,7 @@ export class Runtime {
       }
     }
     const flavour = threads > 1 ? 'simd-mt' : simd ? 'simd' : 'scalar';
-    return { ...options, simd, threads, flavour };
+    return { ...options, simd, requestedThreads: options.threads, threads, flavour };
   }
 
   async #start({ simd, threads, flavour, wasmBinary, userBinary, locateFile }) {

@@ -2,7 +2,10 @@
 # Makes sure the toolchain and node_modules are present. Idempotent and quick
 # when everything is there. On Debian as root it installs what is missing
 # with apt-get; elsewhere it names the missing tools and stops.
-# Usage: scripts/bootstrap.sh [--no-npm]
+# Usage: scripts/bootstrap.sh [--no-npm | --wasm-only]
+#   --no-npm     everything but node_modules
+#   --wasm-only  only what building dist/ needs (Emscripten, CMake, make,
+#                Node): npm pack's prepack step
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,36 +19,39 @@ check() {  # check <tool-or-path> <debian package>
   missing_tools+=("$what")
   missing_packages+=("$package")
 }
+can_apt() { [[ -f /etc/debian_version && $(id -u) == 0 ]] && have apt-get; }
+mode=${1:-}
+optional_packages=()
 check emcc emscripten
 check cmake cmake
 check make make
-check g++ g++
-check /usr/include/gtest/gtest.h libgtest-dev
-check /usr/include/simde/wasm/simd128.h libsimde-dev
-# clang with its libFuzzer and sanitizer runtimes: the fuzz harnesses and the
-# sanitized unit tests (npm test runs both briefly; npm run fuzz at length).
-check clang++ clang
-compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-$(uname -m).a" >/dev/null \
-  || check /usr/lib/llvm-fuzzer-runtime libclang-rt-dev
-can_apt() { [[ -f /etc/debian_version && $(id -u) == 0 ]] && have apt-get; }
-# Chromium for the browser tests (tests/browser, driven by playwright-core):
-# Debian's package at /usr/bin/chromium, or the binary CHROMIUM_PATH names.
-# Needed where apt-get can install it; elsewhere the browser tests report as
-# skipped, naming the reason.
-chromium_path=${CHROMIUM_PATH:-/usr/bin/chromium}
-if [[ ! -x $chromium_path ]]; then
-  if [[ -z ${CHROMIUM_PATH:-} ]] && can_apt; then
-    check /usr/bin/chromium chromium
-  else
-    echo "bootstrap: chromium is missing (no executable $chromium_path), so the browser tests will be skipped" >&2
-    echo "  (Debian/Ubuntu package: chromium; or set CHROMIUM_PATH to a Chromium binary)." >&2
+if [[ $mode != --wasm-only ]]; then
+  check g++ g++
+  check /usr/include/gtest/gtest.h libgtest-dev
+  check /usr/include/simde/wasm/simd128.h libsimde-dev
+  # clang with its libFuzzer and sanitizer runtimes: the fuzz harnesses and the
+  # sanitized unit tests (npm test runs both briefly; npm run fuzz at length).
+  check clang++ clang
+  compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-$(uname -m).a" >/dev/null \
+    || check /usr/lib/llvm-fuzzer-runtime libclang-rt-dev
+  # Chromium for the browser tests (tests/browser, driven by playwright-core):
+  # Debian's package at /usr/bin/chromium, or the binary CHROMIUM_PATH names.
+  # Needed where apt-get can install it; elsewhere the browser tests report as
+  # skipped, naming the reason.
+  chromium_path=${CHROMIUM_PATH:-/usr/bin/chromium}
+  if [[ ! -x $chromium_path ]]; then
+    if [[ -z ${CHROMIUM_PATH:-} ]] && can_apt; then
+      check /usr/bin/chromium chromium
+    else
+      echo "bootstrap: chromium is missing (no executable $chromium_path), so the browser tests will be skipped" >&2
+      echo "  (Debian/Ubuntu package: chromium; or set CHROMIUM_PATH to a Chromium binary)." >&2
+    fi
   fi
+  # Optional: XNNPACK (and the pthreadpool header its header includes) for the
+  # native differential test, which reports as skipped without them.
+  [[ -e /usr/include/xnnpack.h ]] || optional_packages+=(libxnnpack-dev)
+  [[ -e /usr/include/pthreadpool.h ]] || optional_packages+=(libpthreadpool-dev)
 fi
-# Optional: XNNPACK (and the pthreadpool header its header includes) for the
-# native differential test, which reports as skipped without them.
-optional_packages=()
-[[ -e /usr/include/xnnpack.h ]] || optional_packages+=(libxnnpack-dev)
-[[ -e /usr/include/pthreadpool.h ]] || optional_packages+=(libpthreadpool-dev)
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if ((node_major < 20)); then
@@ -77,7 +83,7 @@ if ((${#optional_packages[@]})) && can_apt; then
     || echo "bootstrap: could not install ${optional_packages[*]}; the XNNPACK differential test will be skipped" >&2
 fi
 
-if [[ ${1:-} != --no-npm ]]; then
+if [[ $mode != --no-npm && $mode != --wasm-only ]]; then
   # npm ci when node_modules is missing or older than the lock file.
   if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
     echo "bootstrap: npm ci" >&2

@@ -305,7 +305,7 @@ def run_check_cases(cases_path, out_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+    parser = argparse.ArgumentParser(prog=os.environ.get("QCONV_EXPORT_PROG"), description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('model', nargs='?', help='a module saved with torch.save(module, path)')
     parser.add_argument('output', nargs='?', help='where to write the exported bytes')

@@ -162,7 +162,11 @@ describeBrowser('library in Chromium', () => {
       allow: [/Failed to load resource: the server responded with a status of 404/],
     });
     const result = await pageResult(page);
-    expect(result.located).toEqual([{ name: 'qconv-simd.wasm', prefix: `${server.url}dist/` }]);
+    // Every file the page loads goes through locateFile: the glue, then the .wasm.
+    expect(result.located).toEqual([
+      { name: 'qconv-simd.mjs', prefix: `${server.url}dist/` },
+      { name: 'qconv-simd.wasm', prefix: `${server.url}dist/` },
+    ]);
     expect(result.initError).toMatchObject({ name: 'Error', isError: true });
     expect(result.initError.message).toContain(missing);
     expect(result.initError.message).toMatch(/404/);

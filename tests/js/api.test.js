@@ -11,14 +11,46 @@ const perChannelT = golden.find((c) => c.module === 'ConvTranspose1d' && c.weigh
 beforeAll(() => q.init());
 
 describe('init', () => {
-  test('is idempotent and shares one promise', async () => {
+  test('is idempotent: calls that ask for nothing else share one promise', async () => {
     const a = q.init();
-    const b = q.init({ simd: false });  // later options do not reload the module
-    expect(a).toBe(b);
     const info = await a;
     expect(typeof info.simd).toBe('boolean');
     expect(info.version).toBe(require('../../package.json').version);
     expect(info.flavour).toBe(info.simd ? 'wasmsimd' : 'scalar');
+    // Left out, 'auto', or the same as what runs: the first call's promise.
+    for (const same of [undefined, {}, { simd: 'auto' }, { simd: info.simd }, { numThreads: 1 },
+      { simd: info.simd, numThreads: 1 }]) {
+      expect(q.init(same)).toBe(a);
+    }
+    // Where the files are no longer matters once they are loaded.
+    expect(q.init({ locateFile: () => '/nowhere/qconv.wasm' })).toBe(a);
+    expect(q.init({ wasmBinary: new Uint8Array(8) })).toBe(a);
+  });
+
+  test('a later call asking for another module rejects with an Error naming both, and nothing changes', async () => {
+    const first = await q.init();
+    const otherSimd = q.init({ simd: !first.simd });
+    await expect(otherSimd).rejects.toThrow(Error);
+    await expect(otherSimd).rejects.toThrow(`init: qconv-wasm is already initialised with { simd: ${first.simd}, ` +
+      `numThreads: 1 }; init({ simd: ${!first.simd} }) asks for another module. The first init() chooses for ` +
+      'the whole page or process: call init() without options (or with the same ones) to share it');
+    await expect(q.init({ numThreads: 2 })).rejects.toThrow(/already initialised with .*; init\(\{ numThreads: 2 \}\) asks for another module/);
+    await expect(q.init({ simd: !first.simd, numThreads: 3 })).rejects
+      .toThrow(`init({ simd: ${!first.simd}, numThreads: 3 }) asks for another module`);
+    // Still the first module, still working.
+    expect(await q.init()).toBe(first);
+    const m = new q.ConvTranspose1d(1, 1, 1);
+    m.setWeightBias({ data: new Int8Array([2]), scale: 1, zeroPoint: 0 }, null);
+    // 2 * 3 = 6 at output scale 1, zero point 0.
+    expect(Array.from(m.forward(q.quantizePerTensor([3], [1, 1, 1], 1, 0)).data)).toEqual([6]);
+    m.dispose();
+  });
+
+  test('bad options are refused even once initialised', async () => {
+    await q.init();
+    await expect(q.init({ simd: 'yes' })).rejects.toThrow(TypeError);
+    await expect(q.init({ numThreads: 0 })).rejects.toThrow(RangeError);
+    await expect(q.init({ threads: 2 })).rejects.toThrow(/unknown option 'threads'/);
   });
 });
 

@@ -29,3 +29,16 @@ test('init rejects bad options with a TypeError, then still works', async () => 
   expect(info.simd).toBe(false);
   expect(info.flavour).toBe('scalar');
 });
+
+test('while the first init() is pending, a call asking for another module rejects; one asking nothing shares it', async () => {
+  // This file's instance is already initialised (scalar) by the test above;
+  // a fresh one starts here.
+  jest.resetModules();
+  const fresh = require('../..');
+  const pending = fresh.init({ simd: false });
+  const other = fresh.init({ numThreads: 2 });
+  expect(fresh.init()).toBe(pending);
+  await expect(other).rejects.toThrow('init: qconv-wasm is already being initialised with { simd: false, numThreads: 1 }; ' +
+    'init({ numThreads: 2 }) asks for another module');
+  expect((await pending).flavour).toBe('scalar');
+});

@@ -56,7 +56,7 @@ describe('a failed threaded init', () => {
       expect(child.status).toBe(0);
       const result = JSON.parse(child.stdout);
       expect(result.first).toBe(`qconv-wasm: the threads' worker script ${path.join(copy, 'dist', 'qconv-simd-mt.worker.cjs')} ` +
-        "is missing; build it with 'npm run build', or call init({ numThreads: 1 })");
+        "is missing; build the package with 'npm run build', or call init({ numThreads: 1 })");
       expect(result.threads).toBe(1);
       expect(result.y).toEqual([15, 18, 21]);
     } finally {

@@ -1,5 +1,5 @@
 'use strict';
-// The TypeScript declarations (js/index.d.ts) as users see them: `tsc
+// The TypeScript declarations (js/index.d.cts, and js/index.d.mts for import) as users see them: `tsc
 // --noEmit` over small programs importing 'qconv-wasm' by its package name
 // (a self-reference, resolved through package.json "exports" and its
 // "types" condition), with moduleResolution "bundler" (a browser app) and
@@ -45,10 +45,12 @@ describe.each(CONFIGS)('tsc -p tests/types/%s', (config) => {
     expect(status).toBe(0);
   });
 
-  test('the declarations resolve from js/index.d.ts (through package.json "exports")', () => {
+  test('the declarations resolve from js/index.d.mts (import) and js/index.d.cts (through package.json "exports")', () => {
     const out = execFileSync(process.execPath, [TSC, '--noEmit', '--listFiles', '-p', dir],
       { cwd: ROOT, encoding: 'utf8' });
-    expect(out.split('\n')).toContain(path.join(ROOT, 'js', 'index.d.ts'));
+    // index.d.mts re-exports index.d.cts, so an import lists both.
+    expect(out.split('\n')).toEqual(expect.arrayContaining([
+      path.join(ROOT, 'js', 'index.d.mts'), path.join(ROOT, 'js', 'index.d.cts')]));
   });
 
   test('fails where the wrong calls are, once their @ts-expect-error is removed', () => {

@@ -1,5 +1,6 @@
 /// <reference lib="esnext.disposable" />
-// Types of qconv-wasm's public API (docs/API.md).
+// Types of qconv-wasm's public API (docs/API.md), for the CommonJS entry (`require`);
+// index.d.mts gives them to the ES-module entries (`import`).
 
 /** A quantized (quint8, per-tensor affine) tensor; any object of this shape is accepted. */
 export interface QTensor {
