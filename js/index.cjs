@@ -14,6 +14,6 @@ try {
 const { loadNativeModule, threadSupport, releaseWorkers } = require('./node-loader.cjs');
 
 module.exports = api.createQconv(loadNativeModule, { threadSupport, releaseWorkers });
-// index.d.ts declares a default export too (the ESM entries have one); under
+// index.d.cts declares a default export too (the ESM entries have one); under
 // CommonJS it is the same object, so `require('qconv-wasm').default` works.
 module.exports.default = module.exports;

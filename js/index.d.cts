@@ -28,9 +28,11 @@ export interface InitOptions {
    */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /**
-   * Maps the .wasm file name ('qconv-simd.wasm', 'qconv-scalar.wasm' or 'qconv-simd-mt.wasm') to a URL
-   * (browsers) or a path (Node). `prefix` is the directory the package would use:
-   * the URL beside the ES-module glue, or the package's dist/ directory in Node.
+   * Maps the name of each file init() loads to a URL (browsers) or a path (Node). Browsers:
+   * the glue 'qconv-simd.mjs' / 'qconv-scalar.mjs' / 'qconv-simd-mt.mjs', its .wasm, and for
+   * numThreads > 1 the workers' script 'qconv-simd-mt.worker.js'. Node: the '.cjs' glue, the
+   * .wasm and 'qconv-simd-mt.worker.cjs'. `prefix` is where the package would look (its
+   * dist/, or the URL a bundler gave it), so `(name, prefix) => prefix + name` changes nothing.
    */
   locateFile?: (name: string, prefix: string) => string;
 }
@@ -45,8 +47,13 @@ export interface InitInfo {
 }
 
 /**
- * Loads the wasm module. Idempotent: concurrent and repeated calls share one promise; after
- * a rejection, init() may be called again (with other options).
+ * Loads the wasm module: one per page or process, chosen by the first call. While it is
+ * pending or after it succeeded, a later call asking for nothing else (no options,
+ * simd 'auto' or what runs, the first call's numThreads) returns the same promise;
+ * locateFile and wasmBinary are then ignored. A later call asking for another module
+ * (other simd true/false, other numThreads) rejects with an Error and changes nothing.
+ * After a rejection, init() may be called again with any options. Bad options reject
+ * with a TypeError or RangeError, also once initialised.
  */
 export function init(options?: InitOptions): Promise<InitInfo>;
 

@@ -87,6 +87,26 @@ console.log(`  of which threads: ${countIn("/threads.test.js") + countIn("/threa
   `save/load: ${countIn("/save-load.test.js")}, PyTorch export: ${countIn("/export-torch.test.js")}, padding same/valid: ${countIn("/padding-modes.test.js")}`);
 console.log(`  of which hostile callers: trust ${countIn("/trust.test.js")}, full heap ${countIn("/full-heap.test.js")}, ` +
   `init failures ${countIn("/init-failure.test.js")}, API fuzz ${countIn("/api-fuzz.test.js")} of 2 runs (200000 + 20000 calls)`);
+// The consumer tests (tests/consumers): the packed tarball installed in
+// fresh projects, one describe per consumer ("consumer: <name>").
+const consumers = new Map();
+for (const a of all) {
+  const title = a.ancestorTitles.find((t) => t.startsWith("consumer: "));
+  if (!title) continue;
+  const name = title.slice("consumer: ".length).replace(/ \[skipped: .*\]$/, "").replace(/ \(.*$/, "");
+  const c = consumers.get(name) || { passed: 0, failed: 0, skipped: 0 };
+  if (a.status === "passed") c.passed++; else if (a.status === "failed") c.failed++; else c.skipped++;
+  consumers.set(name, c);
+}
+if (consumers.size) {
+  console.log(`  of which consumers (the packed tarball installed in fresh projects): ${[...consumers].map(([name, c]) =>
+    `${name} ${c.failed ? "FAILED" : c.skipped && !c.passed ? "skipped" : "ok"} (${c.passed} passed` +
+    `${c.failed ? `, ${c.failed} failed` : ""}${c.skipped ? `, ${c.skipped} skipped` : ""})`).join("; ")}`);
+}
+try {
+  const t = JSON.parse(fs.readFileSync("build/consumers/tarball.json", "utf8"));
+  console.log(`  the tarball: ${t.files} files, ${t.size} bytes (packed from a clean copy of the sources)`);
+} catch (e) {}
 console.log(`golden cases passed (PyTorch-generated; valid bit-exact, errors rejected): ${goldenLine}`);
 const passed = nativeTotal - nativeFailed - nativeSkipped + js.numPassedTests;
 const failed = nativeFailed + js.numFailedTests;
