@@ -49,7 +49,9 @@ export class Runtime {
     } catch (e) {
       return Promise.reject(e);
     }
-    const started = this.#start(request);
+    // Started in a microtask, so that the promise is recorded first: a
+    // locateFile that calls init() again gets this promise, not a second load.
+    const started = Promise.resolve().then(() => this.#start(request));
     this.#initPromise = started;
     this.#initRequest = request;
     // A failed init may be retried (e.g. with a locateFile override).

@@ -216,3 +216,80 @@ describe('init({ wasmBinary }) with bytes that are not our module: an Error sayi
     expect(results[cases.length]).toEqual({ what: 'init() afterwards', flavour: 'wasmsimd', y: [15, 18, 21] });
   });
 });
+
+describe('init({ locateFile }) that misbehaves (Node)', () => {
+  // A fresh instance of the package for each test: init() holds its state.
+  function fresh() {
+    jest.resetModules();
+    return require('../..');
+  }
+
+  test('a locateFile that throws rejects init naming the file it was asked about; a retry works', async () => {
+    const q = fresh();
+    await expect(q.init({ locateFile: () => { throw new Error('boom'); } }))
+      .rejects.toThrow("init: locateFile('qconv-simd.cjs', prefix) threw: boom");
+    await expect(q.init({ locateFile: () => { throw Symbol('no string'); } }))
+      .rejects.toThrow("init: locateFile('qconv-simd.cjs', prefix) threw: Symbol(no string)");
+    const unprintable = { toString() { throw new Error('nope'); } };
+    await expect(q.init({ locateFile: () => { throw unprintable; } }))
+      .rejects.toThrow("threw: an exception that cannot be converted to a string");
+    await expect(q.init({ locateFile: () => 42 }))
+      .rejects.toThrow(new TypeError("init: locateFile('qconv-simd.cjs', prefix) must return a path or a file: URL, got number"));
+    expect((await q.init()).flavour).toBe('wasmsimd');
+  });
+
+  test('locateFile is asked about every file init() loads, and (name, prefix) => prefix + name changes nothing', async () => {
+    const q = fresh();
+    const asked = [];
+    const info = await q.init({ locateFile: (name, prefix) => { asked.push(name); return prefix + name; } });
+    expect(info.flavour).toBe('wasmsimd');
+    expect(asked).toEqual(['qconv-simd.cjs', 'qconv-simd.wasm']);
+  });
+
+  test('a locateFile that calls init() again gets the pending promise: one module is loaded', async () => {
+    const q = fresh();
+    const asked = [];
+    let inner = null;
+    const outer = q.init({
+      locateFile: (name, prefix) => {
+        asked.push(name);
+        if (!inner) inner = q.init();
+        return prefix + name;
+      },
+    });
+    const info = await outer;
+    expect(inner).toBe(outer);
+    expect(asked).toEqual(['qconv-simd.cjs', 'qconv-simd.wasm']);
+    expect(q.memoryStats().liveModules).toBe(0);
+    expect(info.flavour).toBe('wasmsimd');
+  });
+});
+
+test('numThreads 2 with every file relocated by locateFile (none left in dist/): the glue, the .wasm and the worker script all load from there', () => {
+  // A copy of the package whose dist/ lost the threaded flavour's files,
+  // which now live in another folder only locateFile knows.
+  const copy = fs.mkdtempSync(path.join(require('os').tmpdir(), 'qconv-relocated-'));
+  try {
+    for (const dir of ['js', 'dist']) fs.cpSync(path.join(ROOT, dir), path.join(copy, dir), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
+    const elsewhere = path.join(copy, 'elsewhere');
+    fs.mkdirSync(elsewhere);
+    const files = ['qconv-simd-mt.cjs', 'qconv-simd-mt.wasm', 'qconv-simd-mt.worker.cjs'];
+    for (const f of files) fs.renameSync(path.join(copy, 'dist', f), path.join(elsewhere, f));
+    const script = `
+      const q = require(${JSON.stringify(copy)});
+      ${FORWARD}
+      (async () => {
+        const asked = [];
+        const info = await q.init({ numThreads: 2, locateFile: (name) => { asked.push(name); return ${JSON.stringify(elsewhere)} + '/' + name; } });
+        console.log(JSON.stringify({ asked, threads: info.threads, y: forward(q) }));
+      })().catch((e) => console.log(JSON.stringify({ error: e.message })));`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 15000 });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    const result = JSON.parse(child.stdout);
+    expect(result).toEqual({ asked: files, threads: 2, y: [15, 18, 21] });
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
+});
