@@ -149,7 +149,10 @@ function startThreaded(glue, moduleArg, workerUrl) {
     try {
       globalThis.Worker = class extends NativeWorker {
         constructor(url, options) {
-          super(url, options);
+          // As module workers: the worker script only import()s the glue,
+          // and a dev server that serves every .js as an ES module (Vite)
+          // may add import statements to it, which a classic worker refuses.
+          super(url, { type: 'module', ...options });
           started.push({ worker: this, url: String(url) });
         }
       };
@@ -223,7 +226,8 @@ async function workerFailure(url, violations) {
   let why;
   try {
     const response = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
-    why = response.ok ? `it is served (HTTP ${response.status}) but did not run as a worker script`
+    why = response.ok ? `it is served (HTTP ${response.status}) but did not run as a worker script; on a ` +
+      'cross-origin-isolated page its response needs the Cross-Origin-Embedder-Policy header too (require-corp)'
       : `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
   } catch (e) {
     why = `fetching it failed: ${e && e.message ? e.message : e}`;

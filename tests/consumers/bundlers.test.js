@@ -18,14 +18,11 @@
 //   Rollup      node-resolve { browser: true } + the README's copy and locateFile
 //   import map  no bundler: the consumer folder served as it is
 //
-// Vite's dev server runs one thread with no config. Threads there need more
-// than server.headers: the dev server transforms every .js it serves as an ES
-// module (it adds an import statement to the pthread worker script, which
-// Emscripten wrote as a classic worker script), so the worker would not
-// start (a Vite test shows that failure). Either a small plugin serves that
-// one file as it is (DEV_THREADS_CONFIG), or the README's esbuild/Rollup
-// recipe: copy the files to public/qconv/ (Vite serves public files as they
-// are) and pass locateFile. Both are tested.
+// Vite's dev server runs one thread with no config, and threads with only
+// server.headers (COOP/COEP): it serves every .js as an ES module, adding an
+// import statement to the pthread worker script, and the package starts its
+// pool as module workers, which take it. The README's esbuild/Rollup recipe
+// (copy to public/qconv/, locateFile) also works there.
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
@@ -45,12 +42,16 @@ const SETUP_MS = 300000;
 const CASE_IDS = ['public-0001-T', 'public-0025-T', 'public-0073-C', 'public-0106-C-reflect',
   'public-0112-T-output_size', 'public-0127-numerics-per_channel_transposed_groups'];
 
-// The README's commands for esbuild and Rollup users, run from the project
-// folder; the tests change public/ to the folder they serve.
-const README_COPY = [
-  'mkdir -p public/qconv',
-  'cp node_modules/qconv-wasm/dist/qconv-{simd,scalar,simd-mt}.{mjs,wasm} node_modules/qconv-wasm/dist/qconv-simd-mt.worker.js public/qconv/',
-].join('\n');
+// The README's commands for esbuild and Rollup users (the block after
+// `<!-- walkthrough:shell-copy -->`), run from the project folder; the tests
+// change public/ to the folder they serve.
+const README_COPY = (() => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const marker = '<!-- walkthrough:shell-copy -->';
+  const m = /^\s*```sh\n([\s\S]*?)\n *```/.exec(readme.slice(readme.indexOf(marker) + marker.length));
+  if (readme.indexOf(marker) < 0 || !m) throw new Error(`README.md has no sh block after ${marker}`);
+  return m[1].split('\n').map((line) => line.trim()).join('\n');
+})();
 
 // The package's runtime files a page loads: one thread, threads.
 const FILES = {
@@ -289,36 +290,6 @@ async function checkApp(session, { base, threads, root, where, hashes, identify 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const under = (prefix) => (name) => new RegExp(`^${escape(prefix)}${escape(name)}$`);
 
-// Vite's dev server with threads: the headers, and the worker script served as it is.
-const DEV_THREADS_CONFIG = `// Vite's dev server transforms every .js it serves as an ES module: it adds
-// an import statement to qconv-wasm's pthread worker script, a classic worker
-// script, which then fails to start. Serve that file as it is (with the
-// headers: a worker script without COEP is blocked on an isolated page).
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-
-const workerScript = path.join(path.dirname(createRequire(import.meta.url).resolve('qconv-wasm/package.json')),
-  'dist', 'qconv-simd-mt.worker.js');
-
-export default {
-  server: {
-    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
-  },
-  plugins: [{
-    name: 'qconv-wasm-worker-script',
-    configureServer(server) {
-      server.middlewares.use((req, res, next) => {
-        if (!req.url.split('?')[0].endsWith('/qconv-simd-mt.worker.js')) return next();
-        readFile(workerScript).then((text) => {
-          res.writeHead(200, { 'Content-Type': 'text/javascript', ...server.config.server.headers });
-          res.end(text);
-        }, next);
-      });
-    },
-  }],
-};
-`;
 // The same headers only.
 const DEV_HEADERS_CONFIG = `export default { server: { headers: ${JSON.stringify(ISOLATION)} } };\n`;
 
@@ -334,7 +305,6 @@ describeBrowser('consumer: Vite', () => {
     built = run(process.execPath, [tool('vite', 'bin', 'vite.js'), 'build'], dir);
     servers = await serveBoth(path.join(dir, 'dist'));
     // For the dev server only (after the build, which has no config).
-    fs.writeFileSync(path.join(dir, 'vite.threads.config.mjs'), DEV_THREADS_CONFIG);
     fs.writeFileSync(path.join(dir, 'vite.headers.config.mjs'), DEV_HEADERS_CONFIG);
   }, SETUP_MS);
   afterAll(async () => { if (servers) await servers.close(); });
@@ -375,25 +345,14 @@ describeBrowser('consumer: Vite', () => {
   });
 
 
-  test('the dev server, threads on: server.headers plus a plugin serving the worker script as it is', async () => {
-    const server = await startVite(dir, ['--config', 'vite.threads.config.mjs']);
-    try {
-      await checkApp(session, { base: server.url, threads: 2, root: dir, where: under('/node_modules/qconv-wasm/dist/'), hashes });
-    } finally {
-      await server.close();
-    }
-  });
-
-  test('the dev server with server.headers only: the pthread worker does not start (why the plugin above is needed)', async () => {
+  test('the dev server with server.headers (COOP/COEP) only, threads on: golden bytes and the big forward on 2 threads', async () => {
+    // Vite serves every .js as an ES module, adding an import statement to the
+    // worker script; the pool's workers are module workers, which take it.
     const server = await startVite(dir, ['--config', 'vite.headers.config.mjs']);
     try {
-      const { result, log } = await loadApp(session, `${server.url}?threads=2`);
-      expect(result.error).toMatch(/pthread worker script \S+\/node_modules\/qconv-wasm\/dist\/qconv-simd-mt\.worker\.js could not be loaded \(it is served \(HTTP 200\) but did not run as a worker script\)/);
-      expect(log.workers).toHaveLength(1);
-      // What the dev server sent: the worker script with a static import added.
+      await checkApp(session, { base: server.url, threads: 2, root: dir, where: under('/node_modules/qconv-wasm/dist/'), hashes });
       const served = await (await fetch(`${server.url}node_modules/qconv-wasm/dist/qconv-simd-mt.worker.js`)).text();
       expect(served).toMatch(/^import /);
-      expect(fs.readFileSync(path.join(dir, 'node_modules', NAME, 'dist', 'qconv-simd-mt.worker.js'), 'utf8')).not.toMatch(/^import /m);
     } finally {
       await server.close();
     }
