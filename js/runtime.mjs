@@ -19,6 +19,20 @@ const SIMD_PROBE = new Uint8Array([
 const STATUS_INVALID_ARGUMENT = 1;
 export const STATUS_OUT_OF_MEMORY = 2;
 
+// UTF-8 bytes as text. Not every host has a global TextDecoder: Jest's
+// jsdom environment, whose conditions (browser, require) load the Node
+// entry, has none; there the bytes are percent-decoded instead.
+function utf8Text(bytes) {
+  if (typeof TextDecoder === 'function') return new TextDecoder().decode(bytes);
+  let escaped = '';
+  for (const b of bytes) escaped += `%${b < 16 ? '0' : ''}${b.toString(16)}`;
+  try {
+    return decodeURIComponent(escaped);
+  } catch {
+    return String.fromCharCode(...bytes);  // not UTF-8: one character per byte
+  }
+}
+
 export class Runtime {
   #loadNativeModule;
   #platform;
@@ -158,7 +172,7 @@ export class Runtime {
   // The native side's last error message (static wasm memory, ASCII/UTF-8).
   #nativeMessage() {
     const view = this.#native.errorMessage();
-    return new TextDecoder().decode(uint8Copy(view, typedArrayLength(view)));
+    return utf8Text(uint8Copy(view, typedArrayLength(view)));
   }
 
   // Diagnostics: the wasm memory size (it grows, never shrinks), the bytes
