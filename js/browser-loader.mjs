@@ -46,33 +46,14 @@ export function threadSupport() {
   return null;
 }
 
-// What a caller's exception says, without running more of its code than
-// reading message (or converting it to a string) once.
-function thrownMessage(e) {
-  try {
-    return String(e instanceof Error ? e.message : e);
-  } catch {
-    return 'an exception that cannot be converted to a string';
-  }
-}
-
 // The absolute URL of one file: the package's own, or where locateFile says.
 // Absolute, because a worker resolves a relative URL against its own script.
 function locate(flavour, kind, locateFile) {
   const own = FILES[flavour][kind]();
   if (!locateFile) return own.href;
-  const name = NAMES[flavour][kind];
-  let located;
-  try {
-    located = locateFile(name, new URL('.', own).href);
-  } catch (e) {
-    throw new Error(`init: locateFile('${name}', prefix) threw: ${thrownMessage(e)}`, { cause: e });
-  }
-  if (typeof located !== 'string' && !(located instanceof URL)) {
-    throw new TypeError(`init: locateFile('${name}', prefix) must return a string or a URL, got ${
-      located === null ? 'null' : typeof located}`);
-  }
-  return new URL(String(located), globalThis.location ? globalThis.location.href : own).href;
+  // locateFile returns a string (init() checked it): absolute or relative to the page.
+  const located = locateFile(NAMES[flavour][kind], new URL('.', own).href);
+  return new URL(located, globalThis.location ? globalThis.location.href : own).href;
 }
 
 // A data: URL (Vite inlines small assets that way) would start a worker with

@@ -43,9 +43,46 @@ export function readInitOptions(options) {
     throw new RangeError(`init: numThreads (${threads}) must be in [1, ${MAX_THREADS}]`);
   }
   return {
-    simd, threads, wasmBinary, userBinary, locateFile: o.locateFile,
+    simd, threads, wasmBinary, userBinary, locateFile: o.locateFile === undefined ? undefined : checkedLocateFile(o.locateFile),
     given: { simd: o.simd !== undefined, numThreads: o.numThreads !== undefined },
   };
+}
+
+// The caller's locateFile as the loaders call it: (name, prefix) -> the
+// string it returned (a URL or a path; a URL object becomes its href). An
+// exception it throws, or another kind of result, becomes an Error naming
+// the file it was asked about.
+function checkedLocateFile(locateFile) {
+  return (name, prefix) => {
+    let located;
+    try {
+      located = locateFile(name, prefix);
+    } catch (e) {
+      throw new Error(`init: locateFile('${name}', prefix) threw: ${thrownMessage(e)}`, { cause: e });
+    }
+    if (typeof located === 'string') return located;
+    let url = null;
+    try {
+      if (located instanceof URL) url = located.href;
+    } catch {
+      // A revoked Proxy, or one whose prototype trap throws: not a URL.
+    }
+    if (url === null) {
+      throw new TypeError(`init: locateFile('${name}', prefix) must return a string (a URL or a path) or a URL, ` +
+        `got ${describe(located)}`);
+    }
+    return url;
+  };
+}
+
+// What a caller's exception says, running no more of its code than reading
+// message (or converting it to a string) once.
+function thrownMessage(e) {
+  try {
+    return String(e instanceof Error ? e.message : e);
+  } catch {
+    return 'an exception that cannot be converted to a string';
+  }
 }
 
 // The glue's abort text wraps the cause and suggests rebuilding with

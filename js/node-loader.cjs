@@ -21,33 +21,13 @@ function threadSupport() {
   return null;
 }
 
-// What a caller's exception says, without running more of its code than
-// reading message (or converting it to a string) once.
-function thrownMessage(e) {
-  try {
-    return String(e instanceof Error ? e.message : e);
-  } catch {
-    return 'an exception that cannot be converted to a string';
-  }
-}
-
 // The path of one file the loader reads or runs: the package's dist/ copy,
 // or where init({ locateFile }) says (a path or a file: URL).
 function locate(name, locateFile) {
   if (!locateFile) return path.join(DIST, name);
-  let located;
-  try {
-    located = locateFile(name, `${DIST}${path.sep}`);
-  } catch (e) {
-    throw new Error(`init: locateFile('${name}', prefix) threw: ${thrownMessage(e)}`, { cause: e });
-  }
-  if (located instanceof URL || (typeof located === 'string' && located.startsWith('file:'))) {
-    return fileURLToPath(located);
-  }
-  if (typeof located !== 'string') {
-    throw new TypeError(`init: locateFile('${name}', prefix) must return a path or a file: URL, got ${
-      located === null ? 'null' : typeof located}`);
-  }
+  // locateFile returns a string (init() checked it): a path or a file: URL.
+  const located = locateFile(name, `${DIST}${path.sep}`);
+  if (located.startsWith('file:')) return fileURLToPath(located);
   return path.resolve(located);
 }
 

@@ -234,7 +234,8 @@ describe('init({ locateFile }) that misbehaves (Node)', () => {
     await expect(q.init({ locateFile: () => { throw unprintable; } }))
       .rejects.toThrow("threw: an exception that cannot be converted to a string");
     await expect(q.init({ locateFile: () => 42 }))
-      .rejects.toThrow(new TypeError("init: locateFile('qconv-simd.cjs', prefix) must return a path or a file: URL, got number"));
+      .rejects.toThrow(new TypeError("init: locateFile('qconv-simd.cjs', prefix) must return a string (a URL or a path) or a URL, got 42"));
+    await expect(q.init({ locateFile: () => null })).rejects.toThrow(TypeError);
     expect((await q.init()).flavour).toBe('wasmsimd');
   });
 
