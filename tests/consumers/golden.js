@@ -39,6 +39,7 @@ function goldenFiles() {
   return {
     'golden.json': JSON.stringify({ cases: CASES }),
     'golden-runner.cjs': fs.readFileSync(RUNNER, 'utf8'),
+    'golden-cases.js': fs.readFileSync(path.join(__dirname, '..', 'js', 'golden-cases.js'), 'utf8'),
   };
 }
 
