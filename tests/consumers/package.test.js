@@ -6,7 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { WORK, NAME, VERSION, packedPackage, consumerProject, sourceFiles, tool } = require('./package');
+const { ROOT, WORK, NAME, VERSION, packedPackage, consumerProject, sourceFiles, tool } = require('./package');
 
 const FLAVOURS = ['simd', 'scalar', 'simd-mt'];
 
@@ -161,6 +161,22 @@ describe('consumer: the packed tarball', () => {
       bundler: `/node_modules/${NAME}/js/index.d.mts`,
     });
     expect(status).toBe(0);
+  });
+
+  test('npm has nothing to correct in package.json (npm publish would otherwise rewrite or drop fields, e.g. a bin path starting with ./)', () => {
+    const scratch = path.join(WORK, 'pkg-fix');
+    fs.rmSync(scratch, { recursive: true, force: true });
+    fs.mkdirSync(scratch, { recursive: true });
+    // The sources' package.json (npm install may normalize the installed copy's).
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(scratch, 'package.json'));
+    fs.mkdirSync(path.join(scratch, 'tools'));
+    fs.copyFileSync(path.join(ROOT, 'tools', 'export-torch.cjs'), path.join(scratch, 'tools', 'export-torch.cjs'));
+    const before = fs.readFileSync(path.join(scratch, 'package.json'), 'utf8');
+    const fix = spawnSync('npm', ['pkg', 'fix'], { cwd: scratch, encoding: 'utf8' });
+    expect(fix.status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(scratch, 'package.json'), 'utf8'))).toEqual(JSON.parse(before));
+    // The bin npm linked is the installed exporter command.
+    expect(JSON.parse(before).bin).toEqual({ 'qconv-export-torch': 'tools/export-torch.cjs' });
   });
 
   test('writes its size and file count to build/consumers/tarball.json', () => {
