@@ -175,7 +175,7 @@ describe('consumer: the packed tarball', () => {
     const fix = spawnSync('npm', ['pkg', 'fix'], { cwd: scratch, encoding: 'utf8' });
     expect(fix.status).toBe(0);
     expect(JSON.parse(fs.readFileSync(path.join(scratch, 'package.json'), 'utf8'))).toEqual(JSON.parse(before));
-    // The bin npm linked is the installed exporter command.
+    // The exporter command, as npm links it for the projects that install the package.
     expect(JSON.parse(before).bin).toEqual({ 'qconv-export-torch': 'tools/export-torch.cjs' });
   });
 
