@@ -52,8 +52,13 @@ function locate(flavour, kind, locateFile) {
   const own = FILES[flavour][kind]();
   if (!locateFile) return own.href;
   // locateFile returns a string (init() checked it): absolute or relative to the page.
-  const located = locateFile(NAMES[flavour][kind], new URL('.', own).href);
-  return new URL(located, globalThis.location ? globalThis.location.href : own).href;
+  const name = NAMES[flavour][kind];
+  const located = locateFile(name, new URL('.', own).href);
+  try {
+    return new URL(located, globalThis.location ? globalThis.location.href : own).href;
+  } catch {
+    throw new TypeError(`init: locateFile('${name}', prefix) returned ${JSON.stringify(located)}, which is not a URL`);
+  }
 }
 
 // A data: URL (Vite inlines small assets that way) would start a worker with

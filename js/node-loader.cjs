@@ -27,7 +27,14 @@ function locate(name, locateFile) {
   if (!locateFile) return path.join(DIST, name);
   // locateFile returns a string (init() checked it): a path or a file: URL.
   const located = locateFile(name, `${DIST}${path.sep}`);
-  if (located.startsWith('file:')) return fileURLToPath(located);
+  if (located.startsWith('file:')) {
+    try {
+      return fileURLToPath(located);
+    } catch (e) {
+      throw new TypeError(`init: locateFile('${name}', prefix) returned ${JSON.stringify(located)}, ` +
+        `which is not a file: URL of a local file (${e.message})`);
+    }
+  }
   return path.resolve(located);
 }
 

@@ -177,6 +177,15 @@ describeBrowser('library in Chromium', () => {
     expect(result.results).toHaveLength(1);
   });
 
+  test('a locateFile returning what is not a URL rejects init() saying so, and a retry works', async () => {
+    const { page } = await session.open(`${server.url}${PAGE}?locate=${encodeURIComponent('http://[')}&retry=1&cases=${CASE_IDS[0]}`);
+    const result = await pageResult(page);
+    expect(result.initError).toMatchObject({ name: 'TypeError', isError: true });
+    expect(result.initError.message).toBe('init: locateFile(\'qconv-simd.wasm\', prefix) returned "http://[", which is not a URL');
+    expect(result.info).toMatchObject({ simd: true, flavour: 'wasmsimd' });
+    expect(result.results).toHaveLength(1);
+  });
+
   test('a locateFile pointing at an HTML page rejects init() naming the URL and the overrides', async () => {
     const html = `${server.url}${PAGE}`;
     const { page } = await session.open(`${server.url}${PAGE}?locate=${encodeURIComponent(html)}`);

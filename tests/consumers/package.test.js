@@ -179,6 +179,26 @@ describe('consumer: the packed tarball', () => {
     expect(JSON.parse(before).bin).toEqual({ 'qconv-export-torch': 'tools/export-torch.cjs' });
   });
 
+  test('prepack refuses to pack when a file package.json names is missing or empty (check-package-files)', () => {
+    // A copy of what the check reads, with one dist/ file gone and one empty.
+    const scratch = path.join(WORK, 'files-check');
+    fs.rmSync(scratch, { recursive: true, force: true });
+    fs.mkdirSync(path.join(scratch, 'scripts'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'scripts', 'check-package-files.mjs'), path.join(scratch, 'scripts', 'check-package-files.mjs'));
+    for (const f of packed.files) {
+      fs.mkdirSync(path.join(scratch, path.dirname(f)), { recursive: true });
+      fs.copyFileSync(path.join(installed, f), path.join(scratch, f));
+    }
+    const check = () => spawnSync(process.execPath, [path.join(scratch, 'scripts', 'check-package-files.mjs')], { encoding: 'utf8' });
+    expect(check().status).toBe(0);
+    fs.rmSync(path.join(scratch, 'dist', 'qconv-simd-mt.worker.js'));
+    fs.writeFileSync(path.join(scratch, 'dist', 'qconv-scalar.wasm'), '');
+    const failed = check();
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain('dist/qconv-simd-mt.worker.js is missing');
+    expect(failed.stderr).toContain('dist/qconv-scalar.wasm is empty');
+  });
+
   test('writes its size and file count to build/consumers/tarball.json', () => {
     expect(packed.size).toBe(fs.statSync(packed.tarball).size);
     const record = { files: packed.files.length, size: packed.size };

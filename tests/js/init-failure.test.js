@@ -236,6 +236,8 @@ describe('init({ locateFile }) that misbehaves (Node)', () => {
     await expect(q.init({ locateFile: () => 42 }))
       .rejects.toThrow(new TypeError("init: locateFile('qconv-simd.cjs', prefix) must return a string (a URL or a path) or a URL, got 42"));
     await expect(q.init({ locateFile: () => null })).rejects.toThrow(TypeError);
+    await expect(q.init({ locateFile: () => 'file://remote-host/qconv-simd.cjs' }))
+      .rejects.toThrow(/^init: locateFile\('qconv-simd\.cjs', prefix\) returned "file:\/\/remote-host\/qconv-simd\.cjs", which is not a file: URL of a local file/);
     expect((await q.init()).flavour).toBe('wasmsimd');
   });
 
