@@ -34,7 +34,7 @@ export interface InitOptions {
    * .wasm and 'qconv-simd-mt.worker.cjs'. `prefix` is where the package would look (its
    * dist/, or the URL a bundler gave it), so `(name, prefix) => prefix + name` changes nothing.
    */
-  locateFile?: (name: string, prefix: string) => string | URL;
+  locateFile?: (name: string, prefix: string) => string;
 }
 
 export interface InitInfo {
