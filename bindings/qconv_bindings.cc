@@ -22,6 +22,7 @@
 #include <string>
 
 #include "heap.h"
+#include "model.h"
 #include "qconv/qconv.h"
 
 uint64_t qconv_fallback_allocations();  // operator_new_fallback.cc
@@ -235,6 +236,15 @@ class NativeConv {
     return status == qconv::Status::kOk ? static_cast<double>(lout) : -static_cast<double>(status);
   }
 
+  // Hands the operator to a model (NativeModel::adoptConv); this object is
+  // left empty, for the JS layer to delete.
+  qconv::Operator* release() {
+    qconv::Operator* op = op_;
+    op_ = nullptr;
+    return op;
+  }
+  bool empty() const { return op_ == nullptr; }
+
   val inputView() const { return val(typed_memory_view(input_size_, input_)); }
   val outputView() const { return val(typed_memory_view(output_size_, output_)); }
   int run() { return static_cast<int>(qconv::run(op_)); }
@@ -297,6 +307,121 @@ NativeConv* createNativeConv() {
   return conv;
 }
 
+// A whole model (src/model.h): JS reads the .qconv model file and builds it
+// node by node; a forward is reshape (cached for the same shape), the input
+// copied into tensorView(input), run, and the output read from tensorView.
+int live_models = 0;
+
+class NativeModel {
+ public:
+  static void* operator new(size_t size) noexcept { return std::malloc(size); }
+  static void operator delete(void* p) noexcept { std::free(p); }
+
+  NativeModel() { ++live_models; }
+  NativeModel(const NativeModel&) = delete;
+  NativeModel& operator=(const NativeModel&) = delete;
+  ~NativeModel() {
+    --live_models;
+    qconv::delete_model(model_);
+    std::free(indices_);
+  }
+  bool init() {
+    qconv::Error error;
+    return qconv::create_model(&model_, &error) == qconv::Status::kOk;
+  }
+
+  // Returns the new tensor's index, or minus the Status.
+  int addTensor(double channels, double scale, double zero_point) {
+    int32_t index = -1;
+    qconv::Error error;
+    const qconv::Status s = qconv::add_tensor(model_, to_int64(channels), scale, zero_point, &index, &error);
+    return s == qconv::Status::kOk ? index : -status_of(s, error);
+  }
+  int setInput(int tensor) {
+    qconv::Error error;
+    return status_of(qconv::set_model_input(model_, tensor, &error), error);
+  }
+  int setOutput(int tensor) {
+    qconv::Error error;
+    return status_of(qconv::set_model_output(model_, tensor, &error), error);
+  }
+  // Takes conv's operator (conv is left empty, whatever the outcome).
+  int adoptConv(NativeConv& conv, const std::string& name, int input, int output, bool relu,
+                double output_length, int output_length_of) {
+    qconv::Error error;
+    return status_of(qconv::add_conv_node(model_, name, conv.release(), input, output, relu,
+                                          to_int64(output_length), output_length_of, &error),
+                     error);
+  }
+  int addUnary(const std::string& name, int op, int input, int output, double a, double b) {
+    qconv::Error error;
+    return status_of(qconv::add_unary_node(model_, name, static_cast<qconv::ModelOp>(op), input,
+                                           output, a, b, &error),
+                     error);
+  }
+  int addAdd(const std::string& name, int a, int b, int output, bool relu) {
+    qconv::Error error;
+    return status_of(qconv::add_add_node(model_, name, a, b, output, relu, &error), error);
+  }
+  // cat's inputs: JS fills stagedIndices(count) first.
+  val stagedIndices(double count) {
+    std::free(indices_);
+    num_indices_ = static_cast<size_t>(std::fmin(std::fmax(count, 0), 1 << 20));
+    indices_ = static_cast<int32_t*>(std::calloc(num_indices_ ? num_indices_ : 1, sizeof(int32_t)));
+    if (indices_ == nullptr) num_indices_ = 0;
+    return val(typed_memory_view(num_indices_, indices_));
+  }
+  int addCat(const std::string& name, int output) {
+    qconv::Error error;
+    if (indices_ == nullptr) return out_of_memory(0, "the cat inputs");
+    const int status = status_of(qconv::add_cat_node(model_, name, indices_, num_indices_, output, &error), error);
+    std::free(indices_);
+    indices_ = nullptr;
+    num_indices_ = 0;
+    return status;
+  }
+  int addReflectionPad(const std::string& name, int input, int output, double left, double right) {
+    qconv::Error error;
+    return status_of(qconv::add_reflection_pad_node(model_, name, input, output, to_int64(left),
+                                                    to_int64(right), &error),
+                     error);
+  }
+  int reshape(double batch, double length, bool keep_all) {
+    qconv::Error error;
+    return status_of(qconv::reshape_model(model_, to_int64(batch), to_int64(length), keep_all, &error), error);
+  }
+  double tensorLength(int tensor) const { return static_cast<double>(qconv::model_tensor_length(model_, tensor)); }
+  // The tensor's bytes [N, C, L] in the arena (valid until the next reshape
+  // or memory growth).
+  val tensorView(int tensor, double bytes) {
+    uint8_t* data = qconv::model_tensor_data(model_, tensor);
+    return val(typed_memory_view(data == nullptr ? 0 : static_cast<size_t>(bytes), data));
+  }
+  int run(double begin, double end) {
+    qconv::Error error;
+    return status_of(qconv::run_model(model_, static_cast<size_t>(count_of(begin)),
+                                      static_cast<size_t>(count_of(end)), &error),
+                     error);
+  }
+  double arenaBytes() const { return static_cast<double>(qconv::model_arena_bytes(model_)); }
+
+ private:
+  qconv::Model* model_ = nullptr;
+  int32_t* indices_ = nullptr;
+  size_t num_indices_ = 0;
+};
+
+NativeModel* createNativeModel() {
+  NativeModel* m = new NativeModel();
+  if (m == nullptr) return nullptr;
+  if (!m->init()) {
+    delete m;
+    return nullptr;
+  }
+  return m;
+}
+int liveModels() { return live_models; }
+
 val errorMessage() { return val(typed_memory_view(message_length, reinterpret_cast<uint8_t*>(message_text))); }
 
 std::string kernelFlavour() { return qconv::kernel_flavour(); }
@@ -337,6 +462,7 @@ EMSCRIPTEN_BINDINGS(qconv) {
       .function("inputView", &NativeConv::inputView)
       .function("outputView", &NativeConv::outputView)
       .function("run", &NativeConv::run)
+      .function("empty", &NativeConv::empty)
       .function("paddingBefore", &NativeConv::paddingBefore)
       .function("weightView", &NativeConv::weightView)
       .function("weightScalesView", &NativeConv::weightScalesView)
@@ -344,7 +470,24 @@ EMSCRIPTEN_BINDINGS(qconv) {
       .function("weightPerChannel", &NativeConv::weightPerChannel)
       .function("hasBias", &NativeConv::hasBias)
       .function("biasView", &NativeConv::biasView);
+  emscripten::class_<NativeModel>("NativeModel")
+      .function("addTensor", &NativeModel::addTensor)
+      .function("setInput", &NativeModel::setInput)
+      .function("setOutput", &NativeModel::setOutput)
+      .function("adoptConv", &NativeModel::adoptConv)
+      .function("addUnary", &NativeModel::addUnary)
+      .function("addAdd", &NativeModel::addAdd)
+      .function("stagedIndices", &NativeModel::stagedIndices)
+      .function("addCat", &NativeModel::addCat)
+      .function("addReflectionPad", &NativeModel::addReflectionPad)
+      .function("reshape", &NativeModel::reshape)
+      .function("tensorLength", &NativeModel::tensorLength)
+      .function("tensorView", &NativeModel::tensorView)
+      .function("run", &NativeModel::run)
+      .function("arenaBytes", &NativeModel::arenaBytes);
   emscripten::function("createNativeConv", &createNativeConv, emscripten::allow_raw_pointers());
+  emscripten::function("createNativeModel", &createNativeModel, emscripten::allow_raw_pointers());
+  emscripten::function("liveModels", &liveModels);
   emscripten::function("errorMessage", &errorMessage);
   emscripten::function("kernelFlavour", &kernelFlavour);
   emscripten::function("setNumThreads", &setNumThreads);

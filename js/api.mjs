@@ -14,6 +14,7 @@ import { Runtime, VERSION } from './runtime.mjs';
 import { createModuleClasses } from './modules.mjs';
 import { createTensorFunctions } from './tensors.mjs';
 import { loadModule } from './load.mjs';
+import { createModelApi } from './model.mjs';
 
 // One library instance over the wasm module that loadNativeModule starts;
 // platform: see Runtime.
@@ -21,12 +22,16 @@ export function createQconv(loadNativeModule, platform = {}) {
   const runtime = new Runtime(loadNativeModule, platform);
   const classes = createModuleClasses(runtime);
   const { quantizePerTensor, dequantize } = createTensorFunctions(runtime);
+  const { Model, loadModel } = createModelApi(runtime, classes);
   return {
     init: function init(options) { return runtime.init(options); },
     ConvTranspose1d: classes.ConvTranspose1d,
     Conv1d: classes.Conv1d,
     // A module from save()'s bytes, of the kind they hold.
     load: function load(bytes) { return loadModule(runtime, classes, null, null, bytes); },
+    // A whole model from a .qconv model file (docs/MODEL-FORMAT.md).
+    loadModel,
+    Model,
     quantizePerTensor,
     dequantize,
     memoryStats: function memoryStats() { return runtime.memoryStats(); },

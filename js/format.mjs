@@ -76,7 +76,7 @@ export function crc32(bytes, start = 0, end = bytes.length) {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-function hex32(v) {
+export function hex32(v) {
   return `0x${v.toString(16).padStart(8, '0')}`;
 }
 

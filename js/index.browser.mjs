@@ -7,6 +7,6 @@ import { loadNativeModule, threadSupport } from './browser-loader.mjs';
 // so only runs of 8M multiply-adds or more are split there.
 const qconv = createQconv(loadNativeModule, { threadSupport, minParallelWork: 8 * 2 ** 20 });
 export const {
-  init, ConvTranspose1d, Conv1d, load, quantizePerTensor, dequantize, memoryStats, version,
+  init, ConvTranspose1d, Conv1d, load, loadModel, Model, quantizePerTensor, dequantize, memoryStats, version,
 } = qconv;
 export default qconv;

@@ -2,6 +2,6 @@
 import qconv from './index.cjs';
 
 export const {
-  init, ConvTranspose1d, Conv1d, load, quantizePerTensor, dequantize, memoryStats, version,
+  init, ConvTranspose1d, Conv1d, load, loadModel, Model, quantizePerTensor, dequantize, memoryStats, version,
 } = qconv;
 export default qconv;

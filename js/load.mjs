@@ -20,7 +20,7 @@ export function loadModule(runtime, classes, cls, kind, bytes) {
 
 // Our own copy of the bytes first: the caller's buffer (shared, resizable)
 // could change between the checksum and the parse.
-function readBytes(what, bytes) {
+export function readBytes(what, bytes) {
   const tag = typedArrayTag(bytes);
   if (tag === 'Uint8Array') {
     const view = measureTypedArray(what, 'bytes', bytes, 'Uint8Array');
@@ -36,7 +36,7 @@ function readBytes(what, bytes) {
 
 // The module the description d (decodeModuleFile) holds, built through the
 // public API, so that the module checks every value as it would a caller's.
-function buildModule(what, Cls, d) {
+export function buildModule(what, Cls, d) {
   const options = {
     stride: d.stride, padding: d.padding, dilation: d.dilation, groups: d.groups,
     bias: d.bias !== null, paddingMode: d.paddingMode,

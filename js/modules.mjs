@@ -27,6 +27,9 @@ const registry = typeof FinalizationRegistry === 'function'
 // own name in the messages. Filled in by the class body, the only code that
 // sees the private fields; callers never get this object.
 const internal = {};
+// For loadModel (js/model.mjs), which takes the native operators out of the
+// modules it builds.
+export const moduleInternal = internal;
 
 class QuantizedConvBase {
   #runtime;
@@ -303,6 +306,15 @@ class QuantizedConvBase {
     internal.outputLength = (m, what, inputLength) => m.#outputLength(what, inputLength, -1);
     // The padding before the input as the core resolved it ('same' split).
     internal.paddingBefore = (m, what) => m.#live(what).paddingBefore();
+    // The native handle, taken from the module (which is then disposed):
+    // loadModel hands the operator inside to a model.
+    internal.releaseHandle = (m) => {
+      const handle = m.#handle;
+      if (registry) registry.unregister(m);
+      m.#handle = null;
+      m.#inputView = m.#outputView = null;
+      return handle;
+    };
   }
 }
 if (typeof Symbol.dispose === 'symbol') {

@@ -106,7 +106,7 @@ void dwconv_channels(const Operator* op, size_t rows_offset, uint8_t* out_n, int
                 lout = op->shape.output_length;
   const size_t out_step =
       static_cast<size_t>(p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1);
-  const RequantParams rq = {op->out_zero_point};
+  const RequantParams rq = {op->out_zero_point, op->relu ? 0.0f : -512.0f};
   PhaseWalk walk(op);
   for (int64_t co = co0; co < co1; ++co) {
     const int64_t g = co / cout_g;
@@ -148,7 +148,7 @@ void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8
   const int64_t cin = p.in_channels, cin_g = op->plan.in_per_group, cout_g = op->plan.out_per_group;
   const int64_t lout = op->shape.output_length;
   const int64_t out_step = p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1;
-  const RequantParams rq = {op->out_zero_point};
+  const RequantParams rq = {op->out_zero_point, op->relu ? 0.0f : -512.0f};
   const int64_t j0 = op->shape.j_begin + jb * op->shape.j_block;
   const int64_t j1 = j0 + op->shape.j_block;
   PhaseWalk walk(op);
@@ -312,7 +312,8 @@ void run_plan(Operator* op) {
     // The output zero point may have changed since the reshape.
     for (int64_t co = 0; co < op->params.out_channels; ++co) {
       op->requant.bias_only_output[co] =
-          requantize_fp32_magic(op->requant.bias[co], op->requant.scales[co], op->out_zero_point);
+          requantize_fp32_magic(op->requant.bias[co], op->requant.scales[co], op->out_zero_point,
+                                op->relu ? 0.0f : -512.0f);
     }
   }
   if (s.threads <= 1) {

@@ -408,6 +408,9 @@ Status set_output_quantization(Operator* op, double scale, double zero_point, Er
 
 double output_scale(const Operator* op) { return op->out_scale; }
 int32_t output_zero_point(const Operator* op) { return op->out_zero_point; }
+
+void set_fused_relu(Operator* op, bool relu) { op->relu = relu; }
+bool fused_relu(const Operator* op) { return op->relu; }
 const int8_t* weight_data(const Operator* op) { return op->weights.data.data(); }
 size_t weight_size(const Operator* op) { return op->weights.data.size(); }
 const double* weight_scales(const Operator* op) { return op->weights.scales.data(); }

@@ -160,6 +160,8 @@ struct Operator {
   // set_output_quantization
   double out_scale = 1.0;
   int32_t out_zero_point = 0;
+  // set_fused_relu
+  bool relu = false;
   // reshape
   Requantization requant;
   ShapePlan shape;

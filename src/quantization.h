@@ -67,9 +67,11 @@ inline uint8_t requantize_reference(int32_t acc, float scale, int32_t output_zer
 // -256 or above 511 can survive the final clamp, so clamping there first is
 // exact), then round half to even with the 1.5*2^23 "magic number", which
 // is exact for |f| < 2^22 and needs no float->int conversion.
-inline uint8_t requantize_fp32_magic(int32_t acc, float scale, int32_t output_zero_point) {
+// min_less_zero_point: -512 (none) or 0 (a fused ReLU: at least the zero point).
+inline uint8_t requantize_fp32_magic(int32_t acc, float scale, int32_t output_zero_point,
+                                     float min_less_zero_point = -512.0f) {
   float f = static_cast<float>(acc) * scale;
-  f = f < -512.0f ? -512.0f : (f > 512.0f ? 512.0f : f);
+  f = f < min_less_zero_point ? min_less_zero_point : (f > 512.0f ? 512.0f : f);
   constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
   const float rounded = (f + kMagic) - kMagic;
   const int32_t r = static_cast<int32_t>(rounded) + output_zero_point;

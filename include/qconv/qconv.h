@@ -95,6 +95,12 @@ Status set_output_quantization(Operator* op, double scale, double zero_point, Er
 double output_scale(const Operator* op);
 int32_t output_zero_point(const Operator* op);
 
+// A fused ReLU (torch's ConvReLU1d, or a ConvTranspose1d whose only user is
+// a ReLU): every output is at least the output zero point, clamped in the
+// requantization. Takes effect at the next run; off for a new operator.
+void set_fused_relu(Operator* op, bool relu);
+bool fused_relu(const Operator* op);
+
 // Stored parameters, for accessors (copies are the caller's business).
 const int8_t* weight_data(const Operator* op);
 size_t weight_size(const Operator* op);

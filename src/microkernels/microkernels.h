@@ -18,6 +18,11 @@ namespace qconv {
 
 struct RequantParams {
   int32_t output_zero_point;
+  // The lowest requantized value before the zero point is added, as a float:
+  // -512 (no bound: the final [0, 255] clamp decides) or 0 for a fused ReLU
+  // (outputs at least the zero point, torch's ConvReLU1d). Clamping the
+  // scaled float before rounding is exact for an integer bound.
+  float min_less_zero_point = -512.0f;
 };
 
 // ---------------------------------------------------------------------------

@@ -41,7 +41,8 @@ void qu8_conv1d_fp32_ukernel_4x8c2__scalar(size_t mr, size_t nc, size_t kc, size
       }
       for (size_t n = 0; n < nb; ++n) {
         c[m * c_row_stride + (n0 + n) * c_col_stride] =
-            requantize_fp32_magic(static_cast<int32_t>(acc[n]), scale[n], params.output_zero_point);
+            requantize_fp32_magic(static_cast<int32_t>(acc[n]), scale[n], params.output_zero_point,
+                                  params.min_less_zero_point);
       }
     }
     block += conv1d_packed_block_bytes(kc, ks);

@@ -35,7 +35,7 @@ void qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t 
   const char* a1 = mr > 1 ? a0 + a_row_stride : a0;
   const char* a2 = mr > 2 ? a1 + a_row_stride : a1;
   const char* a3 = mr > 3 ? a2 + a_row_stride : a2;
-  const Fp32Requantization rq(params.output_zero_point);
+  const Fp32Requantization rq(params);
   const int16_t* w = static_cast<const int16_t*>(packed_w);
 
   for (;;) {

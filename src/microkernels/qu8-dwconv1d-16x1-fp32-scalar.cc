@@ -16,7 +16,8 @@ void qu8_dwconv1d_fp32_ukernel_16x1__scalar(size_t n, size_t num_taps, const int
       acc += static_cast<uint32_t>(int32_t{w[t]} * int32_t{rows[t][row_offset + j]});
     }
     c[j * c_stride] =
-        requantize_fp32_magic(static_cast<int32_t>(acc), scale, params.output_zero_point);
+        requantize_fp32_magic(static_cast<int32_t>(acc), scale, params.output_zero_point,
+                              params.min_less_zero_point);
   }
 }
 

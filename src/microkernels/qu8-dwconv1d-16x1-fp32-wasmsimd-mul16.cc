@@ -23,7 +23,7 @@ void qu8_dwconv1d_fp32_ukernel_16x1__wasmsimd_mul16(size_t n, size_t num_taps,
                                                     const RequantParams& params) {
   const v128_t vbias = wasm_i32x4_splat(bias);
   const v128_t vscale = wasm_f32x4_splat(scale);
-  const Fp32Requantization rq(params.output_zero_point);
+  const Fp32Requantization rq(params);
   for (size_t j = 0; j < n; j += 16) {
     v128_t acc0 = vbias, acc1 = vbias, acc2 = vbias, acc3 = vbias;
     for (size_t t = 0; t < num_taps; ++t) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "microkernels/microkernels.h"
 #include "microkernels/wasm_simd.h"
 
 #define QCONV_INLINE inline __attribute__((always_inline))
@@ -17,11 +18,11 @@ namespace qconv {
 
 struct Fp32Requantization {
   v128_t min, max, magic, magic_less_zero_point;
-  explicit Fp32Requantization(int32_t output_zero_point)
-      : min(wasm_f32x4_splat(-512.0f)),
+  explicit Fp32Requantization(const RequantParams& params)
+      : min(wasm_f32x4_splat(params.min_less_zero_point)),
         max(wasm_f32x4_splat(512.0f)),
         magic(wasm_f32x4_splat(12582912.0f)),  // 1.5 * 2^23
-        magic_less_zero_point(wasm_i32x4_splat(0x4B400000 - output_zero_point)) {}
+        magic_less_zero_point(wasm_i32x4_splat(0x4B400000 - params.output_zero_point)) {}
 };
 
 // 4 int32 accumulators -> 4 int32 outputs (zero point added, not clamped).

@@ -58,6 +58,7 @@ class Conv1dTester {
   // also runs the twin on the same data and requires the same bytes.
   void test(Conv1dUkernelFn kernel, Conv1dUkernelFn twin = nullptr) const {
     std::mt19937 rng(seed_);
+    const bool relu = seed_ % 3 == 0;
     const size_t a_row = a_row_stride_ ? a_row_stride_ : kc_;
     const size_t a_tap = a_tap_stride_ ? a_tap_stride_ : kc_;
     // Every int16 the kernel may read (one past kc per run), plus a guard.
@@ -92,9 +93,11 @@ class Conv1dTester {
           }
         }
         c_ref[m * c_row + n * c_col] = requantize_reference(static_cast<int32_t>(acc), scale[n], output_zero_point_);
+        // A fused ReLU (every third seed): at least the zero point.
+        if (relu) c_ref[m * c_row + n * c_col] = std::max<uint8_t>(c_ref[m * c_row + n * c_col], output_zero_point_);
       }
     }
-    const RequantParams params = {output_zero_point_};
+    const RequantParams params = {output_zero_point_, relu ? 0.0f : -512.0f};
     kernel(mr_, nc_, kc_, ks_, a.data(), a_row * sizeof(int16_t), a_tap * sizeof(int16_t), packed.data(), c.data(),
            c_row, c_col, params);
     if (twin != nullptr) {
@@ -217,6 +220,7 @@ class Dwconv1dTester {
 
   void test(Dwconv1dUkernelFn kernel, Dwconv1dUkernelFn twin = nullptr) const {
     std::mt19937 rng(seed_);
+    const bool relu = seed_ % 3 == 0;
     // Each tap's row: row_offset + n values used, kDwconv1dTile readable past them.
     const size_t row_size = row_offset_ + n_ + kDwconv1dTile;
     std::vector<std::vector<int16_t>> rows(taps_, std::vector<int16_t>(row_size));
@@ -233,8 +237,9 @@ class Dwconv1dTester {
       uint32_t acc = static_cast<uint32_t>(bias_);
       for (size_t t = 0; t < taps_; ++t) acc += static_cast<uint32_t>(int32_t{w[t]} * int32_t{rows[t][row_offset_ + j]});
       c_ref[j * c_stride_] = requantize_reference(static_cast<int32_t>(acc), scale_, output_zero_point_);
+      if (relu) c_ref[j * c_stride_] = std::max<uint8_t>(c_ref[j * c_stride_], output_zero_point_);
     }
-    const RequantParams params = {output_zero_point_};
+    const RequantParams params = {output_zero_point_, relu ? 0.0f : -512.0f};
     kernel(n_, taps_, row_ptrs.data(), row_offset_, w.data(), bias_, scale_, c.data(), c_stride_, params);
     if (twin != nullptr) {
       std::vector<uint8_t> c_twin(c.size(), 0x5A);
