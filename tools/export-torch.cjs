@@ -39,7 +39,8 @@ function main(args) {
       `  tried:\n${found.tried.map((t) => `    ${t}\n`).join('')}` +
       '  Install PyTorch for one of them (e.g. pip install torch numpy, or Debian\'s python3-torch),\n' +
       '  or set QCONV_PYTHON to the path of a Python that has it.\n' +
-      '  usage: qconv-export-torch MODEL.pt OUT.qconv [--calibration DATA.pt | --calibration-shape N,L]\n');
+      '  usage: qconv-export-torch MODEL.pt OUT.qconv [--calibration DATA.pt | --calibration-shape N,L]\n' +
+      '         qconv-export-torch MODEL.pt OUT.qconv --example-shape N,C,L   (a whole converted model)\n');
     return 2;
   }
   const run = spawnSync(found.python, [EXPORTER, ...args],
