@@ -73,6 +73,8 @@ export interface MemoryStats {
   heapBytesInUse: number;
   /** Native modules not yet freed by dispose() or the garbage collector. */
   liveModules: number;
+  /** Native models (loadModel) not yet freed by dispose() or the garbage collector. */
+  liveModels: number;
 }
 /** Diagnostics for leak checks. */
 export function memoryStats(): MemoryStats;
@@ -252,11 +254,86 @@ export class Conv1d extends QuantizedConv1dBase {
  */
 export function load(bytes: Uint8Array | ArrayBuffer): ConvTranspose1d | Conv1d;
 
+/** A float tensor: values and a shape [N, C, L] or [C, L]. */
+export interface FloatTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** A float input for Model.forward: a Float32Array or an array of numbers. */
+export interface FloatTensorInput {
+  data: Float32Array | ArrayLike<number>;
+  shape: readonly number[];
+}
+
+export interface ModelNodeInfo {
+  readonly name: string;
+  readonly op: 'conv1d' | 'conv_transpose1d' | 'relu' | 'hardtanh' | 'leaky_relu' | 'add' | 'cat' |
+    'reflection_pad1d' | 'requantize';
+  /** Tensor indices. */
+  readonly inputs: readonly number[];
+  readonly output: number;
+}
+
+export interface ModelTensorInfo {
+  name: string;
+  channels: number;
+  scale: number;
+  zeroPoint: number;
+}
+
+export interface ModelTrace {
+  /** What forward(input) returns. */
+  output: FloatTensor | QTensor;
+  /** Every tensor of the graph by index (null for a tensor no node produces), named. */
+  tensors: Array<(QTensor & { name: string }) | null>;
+  /** Each node's own time in milliseconds, in graph order. */
+  nodes: Array<{ name: string; op: ModelNodeInfo['op']; ms: number }>;
+}
+
+/**
+ * A whole quantized model read by loadModel (docs/MODEL-FORMAT.md): its forward runs every node
+ * in wasm, the intermediate tensors staying in wasm memory.
+ */
+export class Model {
+  private constructor();
+  readonly name: string;
+  readonly inputChannels: number;
+  readonly outputChannels: number;
+  /** The input tensor's quantization: floats given to forward are quantized with it. */
+  readonly inputQuantization: Readonly<ActivationQuantization>;
+  readonly outputQuantization: Readonly<ActivationQuantization>;
+  /** True when the PyTorch model returns its output dequantized (forward then returns floats). */
+  readonly dequantizesOutput: boolean;
+  readonly nodes: readonly ModelNodeInfo[];
+  readonly tensors: ModelTensorInfo[];
+  readonly disposed: boolean;
+  /**
+   * Runs the model on floats (quantized with inputQuantization, like torch's QuantStub) or on a
+   * QTensor with the model's input quantization. Returns floats when the model dequantizes its
+   * output (options.quantized: true returns the QTensor instead), else a QTensor.
+   */
+  forward(input: FloatTensorInput | QTensor, options?: { quantized?: false }): FloatTensor | QTensor;
+  forward(input: FloatTensorInput | QTensor, options: { quantized: true }): QTensor;
+  /** forward, keeping every tensor, with each node timed on its own. */
+  trace(input: FloatTensorInput | QTensor): ModelTrace;
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * A model from a .qconv model file (tools/export_torch.py's export_model): a Uint8Array or an
+ * ArrayBuffer. RangeError (message starting 'loadModel:') for bytes that are not a valid model.
+ */
+export function loadModel(bytes: Uint8Array | ArrayBuffer): Model;
+
 declare const qconv: {
   init: typeof init;
   ConvTranspose1d: typeof ConvTranspose1d;
   Conv1d: typeof Conv1d;
   load: typeof load;
+  loadModel: typeof loadModel;
+  Model: typeof Model;
   quantizePerTensor: typeof quantizePerTensor;
   dequantize: typeof dequantize;
   memoryStats: typeof memoryStats;

@@ -19,7 +19,8 @@ const EXPECTED_FILES = [
   // CommonJS form), and the declarations for import (.d.mts) and require (.d.cts).
   ...['index.node.mjs', 'index.cjs', 'index.browser.mjs', 'node-loader.cjs', 'browser-loader.mjs',
     'api.mjs', 'args.mjs', 'caller-values.mjs', 'float-conv.mjs', 'format.mjs', 'from-float.mjs',
-    'init-checks.mjs', 'load.mjs', 'modules.mjs', 'observers.mjs', 'runtime.mjs', 'tensors.mjs',
+    'init-checks.mjs', 'load.mjs', 'model.mjs', 'model-format.mjs', 'modules.mjs', 'observers.mjs', 'runtime.mjs',
+    'tensors.mjs',
     'index.d.mts', 'index.d.cts'].map((f) => `js/${f}`),
   // The CommonJS API, and each flavour's wasm module with its ES-module and
   // CommonJS glue; the threaded one also has its worker script in both forms.
@@ -28,7 +29,7 @@ const EXPECTED_FILES = [
   'dist/qconv-simd-mt.worker.js', 'dist/qconv-simd-mt.worker.cjs',
   // The PyTorch exporter and its bin.
   'tools/export_torch.py', 'tools/export-torch.cjs',
-  ...['API.md', 'ARCHITECTURE.md', 'FORMAT.md', 'SEMANTICS.md'].map((f) => `docs/${f}`),
+  ...['API.md', 'ARCHITECTURE.md', 'FORMAT.md', 'MODEL-FORMAT.md', 'SEMANTICS.md'].map((f) => `docs/${f}`),
 ].sort();
 
 // The exports map's asset subpaths: .wasm files (for bundlers and

@@ -1,9 +1,11 @@
 // Type check (moduleResolution "bundler"): the API as a browser app written
 // in TypeScript uses it, importing 'qconv-wasm' by its package name.
-import { init, ConvTranspose1d, Conv1d, load, quantizePerTensor, dequantize, memoryStats, version } from 'qconv-wasm';
+import {
+  init, ConvTranspose1d, Conv1d, load, loadModel, quantizePerTensor, dequantize, memoryStats, version,
+} from 'qconv-wasm';
 import type {
   InitInfo, InitOptions, QTensor, QuantizedWeight, WeightInfo, MemoryStats, ActivationQuantization,
-  CalibrationBatch, ConvTranspose1dFromFloatOptions,
+  CalibrationBatch, ConvTranspose1dFromFloatOptions, FloatTensor, ModelTrace, ModelNodeInfo,
 } from 'qconv-wasm';
 import qconv from 'qconv-wasm';
 
@@ -59,6 +61,17 @@ export async function run(): Promise<QTensor> {
   reloaded.dispose();
   reloadedConv.dispose();
   down[Symbol.dispose]();
+  // Whole models.
+  const model = loadModel(new Uint8Array(0));
+  const floatOut = model.forward({ data: new Float32Array(16), shape: [model.inputChannels, 16] });
+  const quantOut: QTensor = model.forward({ data: [0.5, 1], shape: [1, 2] }, { quantized: true });
+  const traced: ModelTrace = model.trace(quantOut);
+  const firstNode: ModelNodeInfo | undefined = model.nodes[0];
+  const liveModels: number = memoryStats().liveModels;
+  if ('scale' in floatOut) console.log(floatOut.zeroPoint);
+  else { const f: FloatTensor = floatOut; console.log(f.data.length); }
+  model[Symbol.dispose]();
+  console.log(traced.nodes.length, firstNode?.op, liveModels, model.dequantizesOutput);
   same.dispose();
   valid.dispose();
   console.log(flavour, simd, outLength, perChannel, bias, floats.length, h.shape, stats.liveModules, version,
