@@ -48,8 +48,16 @@ Status make_leaky_relu(QuantParams input, QuantParams output, double negative_sl
 // whose qparams differ, and what cat does to each input.
 Status make_requantize(QuantParams input, QuantParams output, UnaryTable* table, Error* error);
 
+// PyTorch's cpu_kernel_vec handles quint8 in blocks of 2 x 32 elements and
+// the rest (count % 64 of them) in a scalar loop.
+constexpr size_t kUnaryVectorBlock = 64;
+
 // Applies `table` to a whole tensor of `count` elements (N*C*L), choosing
-// per element the path PyTorch takes for that element's position.
+// per element the path PyTorch takes for that element's position with one
+// thread (torch.set_num_threads(1)): element i takes vector_path when
+// i < count / 64 * 64, scalar_path otherwise. (With T > 1 threads and
+// count > 32768 PyTorch splits the tensor into min(T, ceil(count / 32768))
+// chunks, each with its own tail: docs/SEMANTICS.md §12.)
 void apply_unary(const UnaryTable& table, const uint8_t* input, uint8_t* output, size_t count);
 
 // add / add_relu of two tensors of the same shape (QNNPACK's q8 add).
@@ -65,7 +73,9 @@ struct AddParams {
   int32_t output_max = 255;
 };
 // Fails (kInvalidArgument, message naming the ratio) where PyTorch refuses:
-// a.scale / output.scale or b.scale / output.scale outside [2^-14, 2^8).
+// a.scale / output.scale or b.scale / output.scale outside [2^-14, 2^8),
+// add_relu with output zero point 255; and where QNNPACK computes wrongly:
+// the larger ratio below 2^-10.
 Status make_add(QuantParams a, QuantParams b, QuantParams output, bool relu, AddParams* params,
                 Error* error);
 void apply_add(const AddParams& params, const uint8_t* a, const uint8_t* b, uint8_t* output,
