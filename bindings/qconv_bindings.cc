@@ -308,7 +308,8 @@ NativeConv* createNativeConv() {
 }
 
 // A whole model (src/model.h): JS reads the .qconv model file and builds it
-// node by node; a forward is reshape (cached for the same shape), the input
+// node by node (numbers only: node names stay in JS, which adds them to the
+// messages); a forward is reshape (cached for the same shape), the input
 // copied into tensorView(input), run, and the output read from tensorView.
 int live_models = 0;
 
@@ -346,22 +347,22 @@ class NativeModel {
     return status_of(qconv::set_model_output(model_, tensor, &error), error);
   }
   // Takes conv's operator (conv is left empty, whatever the outcome).
-  int adoptConv(NativeConv& conv, const std::string& name, int input, int output, bool relu,
-                double output_length, int output_length_of) {
+  int adoptConv(NativeConv& conv, int input, int output, bool relu, double output_length,
+                int output_length_of) {
     qconv::Error error;
-    return status_of(qconv::add_conv_node(model_, name, conv.release(), input, output, relu,
+    return status_of(qconv::add_conv_node(model_, conv.release(), input, output, relu,
                                           to_int64(output_length), output_length_of, &error),
                      error);
   }
-  int addUnary(const std::string& name, int op, int input, int output, double a, double b) {
+  int addUnary(int op, int input, int output, double a, double b) {
     qconv::Error error;
-    return status_of(qconv::add_unary_node(model_, name, static_cast<qconv::ModelOp>(op), input,
+    return status_of(qconv::add_unary_node(model_, static_cast<qconv::ModelOp>(op), input,
                                            output, a, b, &error),
                      error);
   }
-  int addAdd(const std::string& name, int a, int b, int output, bool relu) {
+  int addAdd(int a, int b, int output, bool relu) {
     qconv::Error error;
-    return status_of(qconv::add_add_node(model_, name, a, b, output, relu, &error), error);
+    return status_of(qconv::add_add_node(model_, a, b, output, relu, &error), error);
   }
   // cat's inputs: JS fills stagedIndices(count) first.
   val stagedIndices(double count) {
@@ -371,18 +372,18 @@ class NativeModel {
     if (indices_ == nullptr) num_indices_ = 0;
     return val(typed_memory_view(num_indices_, indices_));
   }
-  int addCat(const std::string& name, int output) {
+  int addCat(int output) {
     qconv::Error error;
     if (indices_ == nullptr) return out_of_memory(0, "the cat inputs");
-    const int status = status_of(qconv::add_cat_node(model_, name, indices_, num_indices_, output, &error), error);
+    const int status = status_of(qconv::add_cat_node(model_, indices_, num_indices_, output, &error), error);
     std::free(indices_);
     indices_ = nullptr;
     num_indices_ = 0;
     return status;
   }
-  int addReflectionPad(const std::string& name, int input, int output, double left, double right) {
+  int addReflectionPad(int input, int output, double left, double right) {
     qconv::Error error;
-    return status_of(qconv::add_reflection_pad_node(model_, name, input, output, to_int64(left),
+    return status_of(qconv::add_reflection_pad_node(model_, input, output, to_int64(left),
                                                     to_int64(right), &error),
                      error);
   }
@@ -411,14 +412,13 @@ class NativeModel {
   size_t num_indices_ = 0;
 };
 
+// A new native model, or null when memory is full (errorMessage() says so).
 NativeModel* createNativeModel() {
   NativeModel* m = new NativeModel();
-  if (m == nullptr) return nullptr;
-  if (!m->init()) {
-    delete m;
-    return nullptr;
-  }
-  return m;
+  if (m != nullptr && m->init()) return m;
+  delete m;
+  out_of_memory(static_cast<double>(sizeof(NativeModel)), "the model");
+  return nullptr;
 }
 int liveModels() { return live_models; }
 

@@ -103,7 +103,7 @@ export function createModelApi(runtime, classes) {
       for (let i = 0; i < this.#nodes.length; i++) {
         const start = nowMs();
         const status = handle.run(i, i + 1);
-        if (status !== 0) throw runtime.nativeError(what, 'Model', status);
+        if (status !== 0) throw modelError(what, status, this.#nodes);
         times.push({ name: this.#nodes[i].name, op: this.#nodes[i].op, ms: nowMs() - start });
       }
       const tensors = this.#graph.tensors.map((t, index) => {
@@ -171,7 +171,7 @@ export function createModelApi(runtime, classes) {
 
     #reshape(what, handle, x, keepAll) {
       const status = handle.reshape(x.n, x.l, keepAll);
-      if (status !== 0) throw runtime.nativeError(what, 'Model', status);
+      if (status !== 0) throw modelError(what, status, this.#nodes);
     }
 
     #fillInput(handle, x) {
@@ -182,7 +182,7 @@ export function createModelApi(runtime, classes) {
       this.#reshape(what, handle, x, keepAll);
       this.#fillInput(handle, x);
       const status = handle.run(0, this.#nodes.length);
-      if (status !== 0) throw runtime.nativeError(what, 'Model', status);
+      if (status !== 0) throw modelError(what, status, this.#nodes);
     }
 
     // A tensor's bytes, copied out: a QTensor.
@@ -212,6 +212,18 @@ export function createModelApi(runtime, classes) {
   }
   Object.defineProperty(Model, 'name', { value: 'Model' });
 
+  // The core names nodes by index and op ("node 3 (conv_transpose1d): ...");
+  // the names are the graph's.
+  function modelError(what, status, nodes) {
+    const e = runtime.nativeError(what, 'Model', status);
+    const message = e.message.replace(/^([\w.]+: )node (\d+) \(/, (all, prefix, index) => {
+      const node = nodes[Number(index)];
+      return node === undefined ? all : `${prefix}node ${index} "${node.name}" (`;
+    });
+    if (message === e.message) return e;
+    return e instanceof RangeError ? new RangeError(message) : new Error(message);
+  }
+
   function loadModel(bytes) {
     const what = 'loadModel';
     const mod = runtime.requireNative(what);
@@ -228,11 +240,8 @@ export function createModelApi(runtime, classes) {
   }
 
   function build(what, handle, graph, modules) {
-    const check = (status, where) => {
-      if (status === 0) return;
-      const e = runtime.nativeError(what, 'Model', status);
-      if (where && e instanceof RangeError) throw new RangeError(e.message.replace(`${what}: `, `${what}: ${where}: `));
-      throw e;
+    const check = (status) => {
+      if (status !== 0) throw modelError(what, status, graph.nodes);
     };
     graph.tensors.forEach((t) => {
       const index = handle.addTensor(t.channels, t.scale, t.zeroPoint);
@@ -257,7 +266,7 @@ export function createModelApi(runtime, classes) {
           const size = node.outputSize ?? null;
           let status;
           try {
-            status = handle.adoptConv(conv, node.name, input, node.output, node.relu,
+            status = handle.adoptConv(conv, input, node.output, node.relu,
               size !== null && size.length !== undefined ? size.length : -1,
               size !== null && size.lengthOf !== undefined ? size.lengthOf : -1);
           } finally {
@@ -267,29 +276,29 @@ export function createModelApi(runtime, classes) {
           break;
         }
         case 'relu':
-          check(handle.addUnary(node.name, UNARY_OPS.relu, input, node.output, 0, 0));
+          check(handle.addUnary(UNARY_OPS.relu, input, node.output, 0, 0));
           break;
         case 'hardtanh':
-          check(handle.addUnary(node.name, UNARY_OPS.hardtanh, input, node.output, node.min, node.max));
+          check(handle.addUnary(UNARY_OPS.hardtanh, input, node.output, node.min, node.max));
           break;
         case 'leaky_relu':
-          check(handle.addUnary(node.name, UNARY_OPS.leaky_relu, input, node.output, node.negativeSlope, 0));
+          check(handle.addUnary(UNARY_OPS.leaky_relu, input, node.output, node.negativeSlope, 0));
           break;
         case 'requantize':
-          check(handle.addUnary(node.name, UNARY_OPS.requantize, input, node.output, 0, 0));
+          check(handle.addUnary(UNARY_OPS.requantize, input, node.output, 0, 0));
           break;
         case 'add':
-          check(handle.addAdd(node.name, node.inputs[0], node.inputs[1], node.output, node.relu));
+          check(handle.addAdd(node.inputs[0], node.inputs[1], node.output, node.relu));
           break;
         case 'cat': {
           const view = handle.stagedIndices(node.inputs.length);
           if (typedArrayLength(view) !== node.inputs.length) check(STATUS_OUT_OF_MEMORY);
           for (let k = 0; k < node.inputs.length; k++) view[k] = node.inputs[k];
-          check(handle.addCat(node.name, node.output));
+          check(handle.addCat(node.output));
           break;
         }
         case 'reflection_pad1d':
-          check(handle.addReflectionPad(node.name, input, node.output, node.padding[0], node.padding[1]));
+          check(handle.addReflectionPad(input, node.output, node.padding[0], node.padding[1]));
           break;
         default:
           throw new RangeError(`${what}: ${where}: unknown op`);

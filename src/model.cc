@@ -18,6 +18,56 @@ namespace {
 
 constexpr size_t kAlignment = 16;
 
+// A growable array of trivially copyable values whose allocation failure is
+// a return value: a model built or reshaped while the heap is full fails
+// with "out of memory" instead of aborting (std::vector would take operator
+// new's small fallback arena, meant only for short-lived message strings).
+template <typename T>
+class Vec {
+ public:
+  Vec() = default;
+  Vec(const Vec&) = delete;
+  Vec& operator=(const Vec&) = delete;
+  ~Vec() { std::free(data_); }
+  bool push_back(const T& v) {
+    if (size_ == capacity_ && !grow(capacity_ ? capacity_ * 2 : 8)) return false;
+    data_[size_++] = v;
+    return true;
+  }
+  // n elements, their values unspecified (kept when it does not grow).
+  bool resize(size_t n) {
+    if (n > capacity_ && !grow(n)) return false;
+    size_ = n;
+    return true;
+  }
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T& back() { return data_[size_ - 1]; }
+  void pop_back() { --size_; }
+
+ private:
+  bool grow(size_t n) {
+    if (n > SIZE_MAX / sizeof(T)) return false;
+    T* fresh = static_cast<T*>(heap_allocate(n * sizeof(T)));
+    if (fresh == nullptr) return false;
+    if (size_ > 0) std::memcpy(fresh, data_, size_ * sizeof(T));
+    std::free(data_);
+    data_ = fresh;
+    capacity_ = n;
+    return true;
+  }
+  T* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
 struct ModelTensor {
   int64_t channels = 0;
   QuantParams q;
@@ -33,9 +83,8 @@ struct OperatorDeleter {
 };
 
 struct ModelNode {
-  std::string name;
   ModelOp op = ModelOp::kRelu;
-  std::vector<int32_t> inputs;
+  Vec<int32_t> inputs;
   int32_t output = -1;
   // kConv
   std::unique_ptr<Operator, OperatorDeleter> conv;
@@ -46,16 +95,16 @@ struct ModelNode {
   // kAdd
   AddParams add;
   // kCat: one table and part per input
-  std::vector<UnaryTable> cat_tables;
-  std::vector<CatPart> cat_parts;
+  Vec<UnaryTable> cat_tables;
+  Vec<CatPart> cat_parts;
   // kReflectionPad1d
   int64_t left = 0, right = 0;
 };
 
-const char* op_name(const ModelNode& node) {
-  switch (node.op) {
+const char* op_name(ModelOp op, bool transposed = false) {
+  switch (op) {
     case ModelOp::kConv:
-      return is_transposed(node.conv->params) ? "conv_transpose1d" : "conv1d";
+      return transposed ? "conv_transpose1d" : "conv1d";
     case ModelOp::kRelu: return "relu";
     case ModelOp::kHardtanh: return "hardtanh";
     case ModelOp::kLeakyRelu: return "leaky_relu";
@@ -76,8 +125,15 @@ std::string number(double v) {
 }  // namespace
 
 struct Model {
-  std::vector<ModelTensor> tensors;
-  std::vector<std::unique_ptr<ModelNode>> nodes;
+  ~Model() {
+    for (ModelNode* node : nodes) delete node;
+  }
+  Vec<ModelTensor> tensors;
+  Vec<ModelNode*> nodes;
+  // reshape_model's scratch: the last node reading each tensor; the tensors
+  // placed in the arena, by offset.
+  Vec<int64_t> last_read;
+  Vec<int32_t> live;
   int32_t input = -1;
   int32_t output = -1;
   Buffer<uint8_t> arena;
@@ -99,9 +155,16 @@ Status invalid(Error* error, std::string message) {
   return fail(error, Status::kInvalidArgument, std::move(message));
 }
 
-// "node 3 (up1)": the node about to be added, or an added one.
-std::string node_label(size_t index, const std::string& name) {
-  return "node " + std::to_string(index) + " \"" + name + "\"";
+Status out_of_memory(Error* error, const char* what) {
+  return fail(error, Status::kOutOfMemory,
+              std::string("out of memory: ") + what + ", " + std::to_string(heap_bytes_in_use()) +
+                  " bytes in use");
+}
+
+// "node 3 (up1)" is what the JS layer shows: the core knows nodes by index
+// and op ("node 3 (conv_transpose1d)"), the names stay in JS.
+std::string node_label(size_t index, const char* op) {
+  return "node " + std::to_string(index) + " (" + op + ")";
 }
 
 Status check_tensor(const Model* m, const std::string& label, const char* what, int32_t t,
@@ -157,18 +220,38 @@ Status check_same_quantization(const Model* m, const std::string& label, int32_t
   return Status::kOk;
 }
 
-Status append(Model* m, std::unique_ptr<ModelNode> node) {
+// A new node with its inputs, or nullptr on a full heap.
+ModelNode* new_node(ModelOp op, const int32_t* inputs, size_t num_inputs, int32_t output) {
+  ModelNode* node = new (std::nothrow) ModelNode();
+  if (node == nullptr) return nullptr;
+  if (!node->inputs.resize(num_inputs)) {
+    delete node;
+    return nullptr;
+  }
+  for (size_t i = 0; i < num_inputs; ++i) node->inputs[i] = inputs[i];
+  node->op = op;
+  node->output = output;
+  return node;
+}
+
+// Adds the node (the model owns it from here, or frees it on a full heap).
+Status append(Model* m, ModelNode* node, Error* error) {
+  if (!m->nodes.push_back(node)) {
+    delete node;
+    return out_of_memory(error, "a model node");
+  }
   m->tensors[node->output].defined = true;
-  m->nodes.push_back(std::move(node));
   m->ready = false;
   return Status::kOk;
 }
+
+constexpr size_t kMaxGraphEntries = size_t{1} << 20;
 
 }  // namespace
 
 Status create_model(Model** model_out, Error* error) {
   Model* m = new (std::nothrow) Model();
-  if (m == nullptr) return fail(error, Status::kOutOfMemory, "out of memory: the model");
+  if (m == nullptr) return out_of_memory(error, "the model");
   *model_out = m;
   return Status::kOk;
 }
@@ -178,8 +261,8 @@ void delete_model(Model* model) { delete model; }
 Status add_tensor(Model* m, int64_t channels, double scale, double zero_point, int32_t* index,
                   Error* error) {
   const std::string label = "tensor " + std::to_string(m->tensors.size());
-  if (m->tensors.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    return invalid(error, label + ": too many tensors");
+  if (m->tensors.size() >= kMaxGraphEntries) {
+    return invalid(error, label + ": a model has at most 2^20 tensors");
   }
   if (channels < 1 || channels > (int64_t{1} << 31) - 1) {
     return invalid(error, label + ": channels (" + std::to_string(channels) +
@@ -195,7 +278,7 @@ Status add_tensor(Model* m, int64_t channels, double scale, double zero_point, i
   t.channels = channels;
   t.q.scale = scale;
   t.q.zero_point = static_cast<int32_t>(zero_point);
-  m->tensors.push_back(t);
+  if (!m->tensors.push_back(t)) return out_of_memory(error, "a model tensor");
   *index = static_cast<int32_t>(m->tensors.size() - 1);
   m->ready = false;
   return Status::kOk;
@@ -209,14 +292,14 @@ Status set_model_input(Model* m, int32_t input, Error* error) {
   return Status::kOk;
 }
 
-Status add_conv_node(Model* m, const std::string& name, Operator* op_raw, int32_t input,
-                     int32_t output, bool relu, int64_t output_length, int32_t output_length_of,
-                     Error* error) {
+Status add_conv_node(Model* m, Operator* op_raw, int32_t input, int32_t output, bool relu,
+                     int64_t output_length, int32_t output_length_of, Error* error) {
   std::unique_ptr<Operator, OperatorDeleter> op(op_raw);
-  const std::string label = node_label(m->nodes.size(), name);
-  if (op == nullptr) return invalid(error, label + ": no operator");
-  if (Status s = check_node_tensors(m, label, &input, 1, output, error); s != Status::kOk) return s;
+  if (op == nullptr) return invalid(error, node_label(m->nodes.size(), "conv1d") + ": no operator");
   const ConvParams& p = op->params;
+  const std::string label = node_label(m->nodes.size(), op_name(ModelOp::kConv, is_transposed(p)));
+  if (m->nodes.size() >= kMaxGraphEntries) return invalid(error, label + ": a model has at most 2^20 nodes");
+  if (Status s = check_node_tensors(m, label, &input, 1, output, error); s != Status::kOk) return s;
   const char* kind = is_transposed(p) ? "ConvTranspose1d" : "Conv1d";
   if (m->tensors[input].channels != p.in_channels) {
     return invalid(error, label + ": the " + kind + " takes " + std::to_string(p.in_channels) +
@@ -246,78 +329,67 @@ Status add_conv_node(Model* m, const std::string& name, Operator* op_raw, int32_
   if ((output_length >= 0 || output_length_of >= 0) && !is_transposed(p)) {
     return invalid(error, label + ": only a ConvTranspose1d takes an outputSize");
   }
-  auto node = std::unique_ptr<ModelNode>(new (std::nothrow) ModelNode());
-  if (node == nullptr) return fail(error, Status::kOutOfMemory, "out of memory: a model node");
+  ModelNode* node = new_node(ModelOp::kConv, &input, 1, output);
+  if (node == nullptr) return out_of_memory(error, "a model node");
   set_fused_relu(op.get(), relu);
-  node->name = name;
-  node->op = ModelOp::kConv;
-  node->inputs = {input};
-  node->output = output;
   node->conv = std::move(op);
   node->output_length = output_length_of >= 0 ? -1 : output_length;
   node->output_length_of = output_length_of;
-  return append(m, std::move(node));
+  return append(m, node, error);
 }
 
-Status add_unary_node(Model* m, const std::string& name, ModelOp op, int32_t input, int32_t output,
-                      double a, double b, Error* error) {
-  const std::string label = node_label(m->nodes.size(), name);
+Status add_unary_node(Model* m, ModelOp op, int32_t input, int32_t output, double a, double b,
+                      Error* error) {
+  const std::string label = node_label(m->nodes.size(), op_name(op));
+  if (op != ModelOp::kRelu && op != ModelOp::kHardtanh && op != ModelOp::kLeakyRelu &&
+      op != ModelOp::kRequantize) {
+    return invalid(error, label + ": not a unary op");
+  }
+  if (m->nodes.size() >= kMaxGraphEntries) return invalid(error, label + ": a model has at most 2^20 nodes");
   if (Status s = check_node_tensors(m, label, &input, 1, output, error); s != Status::kOk) return s;
   if (Status s = check_same_channels(m, label, input, output, error); s != Status::kOk) return s;
-  auto node = std::unique_ptr<ModelNode>(new (std::nothrow) ModelNode());
-  if (node == nullptr) return fail(error, Status::kOutOfMemory, "out of memory: a model node");
+  if (op == ModelOp::kRelu || op == ModelOp::kHardtanh) {
+    if (Status s = check_same_quantization(m, label, input, output, error); s != Status::kOk) return s;
+  }
   const QuantParams in = m->tensors[input].q, out = m->tensors[output].q;
+  UnaryTable table;
   Error op_error;
   Status s = Status::kOk;
   switch (op) {
-    case ModelOp::kRelu:
-      if ((s = check_same_quantization(m, label, input, output, error)) != Status::kOk) return s;
-      s = make_relu(in, &node->table, &op_error);
-      break;
-    case ModelOp::kHardtanh:
-      if ((s = check_same_quantization(m, label, input, output, error)) != Status::kOk) return s;
-      s = make_hardtanh(in, a, b, &node->table, &op_error);
-      break;
-    case ModelOp::kLeakyRelu:
-      s = make_leaky_relu(in, out, a, &node->table, &op_error);
-      break;
-    case ModelOp::kRequantize:
-      s = make_requantize(in, out, &node->table, &op_error);
-      break;
-    default:
-      return invalid(error, label + ": not a unary op");
+    case ModelOp::kRelu: s = make_relu(in, &table, &op_error); break;
+    case ModelOp::kHardtanh: s = make_hardtanh(in, a, b, &table, &op_error); break;
+    case ModelOp::kLeakyRelu: s = make_leaky_relu(in, out, a, &table, &op_error); break;
+    default: s = make_requantize(in, out, &table, &op_error); break;
   }
   if (s != Status::kOk) return fail(error, s, label + ": " + op_error.message);
-  node->name = name;
-  node->op = op;
-  node->inputs = {input};
-  node->output = output;
-  return append(m, std::move(node));
+  ModelNode* node = new_node(op, &input, 1, output);
+  if (node == nullptr) return out_of_memory(error, "a model node");
+  node->table = table;
+  return append(m, node, error);
 }
 
-Status add_add_node(Model* m, const std::string& name, int32_t a, int32_t b, int32_t output,
-                    bool relu, Error* error) {
-  const std::string label = node_label(m->nodes.size(), name);
+Status add_add_node(Model* m, int32_t a, int32_t b, int32_t output, bool relu, Error* error) {
+  const std::string label = node_label(m->nodes.size(), "add");
+  if (m->nodes.size() >= kMaxGraphEntries) return invalid(error, label + ": a model has at most 2^20 nodes");
   const int32_t inputs[2] = {a, b};
   if (Status s = check_node_tensors(m, label, inputs, 2, output, error); s != Status::kOk) return s;
   if (Status s = check_same_channels(m, label, a, output, error); s != Status::kOk) return s;
   if (Status s = check_same_channels(m, label, b, output, error); s != Status::kOk) return s;
-  auto node = std::unique_ptr<ModelNode>(new (std::nothrow) ModelNode());
-  if (node == nullptr) return fail(error, Status::kOutOfMemory, "out of memory: a model node");
+  AddParams params;
   Error op_error;
-  const Status s = make_add(m->tensors[a].q, m->tensors[b].q, m->tensors[output].q, relu, &node->add,
+  const Status s = make_add(m->tensors[a].q, m->tensors[b].q, m->tensors[output].q, relu, &params,
                             &op_error);
   if (s != Status::kOk) return fail(error, s, label + ": " + op_error.message);
-  node->name = name;
-  node->op = ModelOp::kAdd;
-  node->inputs = {a, b};
-  node->output = output;
-  return append(m, std::move(node));
+  ModelNode* node = new_node(ModelOp::kAdd, inputs, 2, output);
+  if (node == nullptr) return out_of_memory(error, "a model node");
+  node->add = params;
+  return append(m, node, error);
 }
 
-Status add_cat_node(Model* m, const std::string& name, const int32_t* inputs, size_t num_inputs,
-                    int32_t output, Error* error) {
-  const std::string label = node_label(m->nodes.size(), name);
+Status add_cat_node(Model* m, const int32_t* inputs, size_t num_inputs, int32_t output,
+                    Error* error) {
+  const std::string label = node_label(m->nodes.size(), "cat");
+  if (m->nodes.size() >= kMaxGraphEntries) return invalid(error, label + ": a model has at most 2^20 nodes");
   if (num_inputs == 0) return invalid(error, label + ": cat needs at least one input");
   if (Status s = check_node_tensors(m, label, inputs, num_inputs, output, error); s != Status::kOk) return s;
   int64_t channels = 0;
@@ -327,29 +399,29 @@ Status add_cat_node(Model* m, const std::string& name, const int32_t* inputs, si
                               " channels together but output tensor " + std::to_string(output) +
                               " has " + std::to_string(m->tensors[output].channels));
   }
-  auto node = std::unique_ptr<ModelNode>(new (std::nothrow) ModelNode());
-  if (node == nullptr) return fail(error, Status::kOutOfMemory, "out of memory: a model node");
-  node->cat_tables.resize(num_inputs);
-  node->cat_parts.resize(num_inputs);
+  std::unique_ptr<ModelNode, void (*)(ModelNode*)> node(new_node(ModelOp::kCat, inputs, num_inputs, output),
+                                                        [](ModelNode* n) { delete n; });
+  if (node == nullptr || !node->cat_tables.resize(num_inputs) || !node->cat_parts.resize(num_inputs)) {
+    return out_of_memory(error, "a model node");
+  }
   for (size_t i = 0; i < num_inputs; ++i) {
     Error op_error;
     const Status s = make_requantize(m->tensors[inputs[i]].q, m->tensors[output].q,
                                      &node->cat_tables[i], &op_error);
-    if (s != Status::kOk) return fail(error, s, label + ": input " + std::to_string(i) + ": " + op_error.message);
+    if (s != Status::kOk) {
+      return fail(error, s, label + ": input " + std::to_string(i) + ": " + op_error.message);
+    }
+    node->cat_parts[i].data = nullptr;
     node->cat_parts[i].channels = m->tensors[inputs[i]].channels;
+    node->cat_parts[i].table = &node->cat_tables[i];
   }
-  // (The tables are in place now: the parts point at them.)
-  for (size_t i = 0; i < num_inputs; ++i) node->cat_parts[i].table = &node->cat_tables[i];
-  node->name = name;
-  node->op = ModelOp::kCat;
-  node->inputs.assign(inputs, inputs + num_inputs);
-  node->output = output;
-  return append(m, std::move(node));
+  return append(m, node.release(), error);
 }
 
-Status add_reflection_pad_node(Model* m, const std::string& name, int32_t input, int32_t output,
-                               int64_t left, int64_t right, Error* error) {
-  const std::string label = node_label(m->nodes.size(), name);
+Status add_reflection_pad_node(Model* m, int32_t input, int32_t output, int64_t left, int64_t right,
+                               Error* error) {
+  const std::string label = node_label(m->nodes.size(), "reflection_pad1d");
+  if (m->nodes.size() >= kMaxGraphEntries) return invalid(error, label + ": a model has at most 2^20 nodes");
   if (Status s = check_node_tensors(m, label, &input, 1, output, error); s != Status::kOk) return s;
   if (Status s = check_same_channels(m, label, input, output, error); s != Status::kOk) return s;
   if (Status s = check_same_quantization(m, label, input, output, error); s != Status::kOk) return s;
@@ -357,15 +429,11 @@ Status add_reflection_pad_node(Model* m, const std::string& name, int32_t input,
     return invalid(error, label + ": padding (" + std::to_string(left) + ", " + std::to_string(right) +
                               ") must be integers in [0, 2^31 - 1]");
   }
-  auto node = std::unique_ptr<ModelNode>(new (std::nothrow) ModelNode());
-  if (node == nullptr) return fail(error, Status::kOutOfMemory, "out of memory: a model node");
-  node->name = name;
-  node->op = ModelOp::kReflectionPad1d;
-  node->inputs = {input};
-  node->output = output;
+  ModelNode* node = new_node(ModelOp::kReflectionPad1d, &input, 1, output);
+  if (node == nullptr) return out_of_memory(error, "a model node");
   node->left = left;
   node->right = right;
-  return append(m, std::move(node));
+  return append(m, node, error);
 }
 
 Status set_model_output(Model* m, int32_t output, Error* error) {
@@ -395,12 +463,13 @@ Status reshape_model(Model* m, int64_t batch, int64_t length, bool keep_all, Err
     return invalid(error, "length (" + std::to_string(length) + ") must be an integer in [0, 2^31 - 1]");
   }
   // 1. Lengths along the graph, and the operators' reshapes.
-  std::vector<ModelTensor>& t = m->tensors;
+  Vec<ModelTensor>& t = m->tensors;
   t[m->input].length = length;
   for (size_t i = 0; i < m->nodes.size(); ++i) {
     ModelNode& node = *m->nodes[i];
-    const std::string label = node_label(i, node.name);
     const ModelTensor& in = t[node.inputs[0]];
+    const bool transposed = node.op == ModelOp::kConv && is_transposed(node.conv->params);
+    const std::string label = node_label(i, op_name(node.op, transposed));
     int64_t lout = in.length;
     switch (node.op) {
       case ModelOp::kConv: {
@@ -414,26 +483,23 @@ Status reshape_model(Model* m, int64_t batch, int64_t length, bool keep_all, Err
             node.output_length_of >= 0 ? t[node.output_length_of].length : node.output_length;
         Error op_error;
         const Status s = reshape(node.conv.get(), desc, requested, &lout, &op_error);
-        if (s != Status::kOk) {
-          return fail(error, s, label + " (" + op_name(node) + "): " + op_error.message);
-        }
+        if (s != Status::kOk) return fail(error, s, label + ": " + op_error.message);
         break;
       }
       case ModelOp::kAdd:
       case ModelOp::kCat:
         for (int32_t other : node.inputs) {
           if (t[other].length != in.length) {
-            return invalid(error, label + " (" + op_name(node) + "): the inputs' lengths differ (" +
-                                      std::to_string(in.length) + " and " +
-                                      std::to_string(t[other].length) +
+            return invalid(error, label + ": the inputs' lengths differ (" + std::to_string(in.length) +
+                                      " and " + std::to_string(t[other].length) +
                                       "): torch would refuse these shapes");
           }
         }
         break;
       case ModelOp::kReflectionPad1d:
         if (node.left >= in.length || node.right >= in.length) {
-          return invalid(error, label + " (reflection_pad1d): padding (" + std::to_string(node.left) +
-                                    ", " + std::to_string(node.right) +
+          return invalid(error, label + ": padding (" + std::to_string(node.left) + ", " +
+                                    std::to_string(node.right) +
                                     ") must be smaller than the input length (" +
                                     std::to_string(in.length) + ")");
         }
@@ -446,11 +512,14 @@ Status reshape_model(Model* m, int64_t batch, int64_t length, bool keep_all, Err
   }
   // 2. Sizes, and which node reads each tensor last.
   const size_t num_tensors = t.size();
-  std::vector<int64_t> last_read(num_tensors, -1);
-  for (size_t i = 0; i < m->nodes.size(); ++i) {
-    for (int32_t in : m->nodes[i]->inputs) last_read[in] = static_cast<int64_t>(i);
+  if (!m->last_read.resize(num_tensors) || !m->live.resize(num_tensors)) {
+    return out_of_memory(error, "the model's memory plan");
   }
-  last_read[m->output] = std::numeric_limits<int64_t>::max();
+  for (int64_t& v : m->last_read) v = -1;
+  for (size_t i = 0; i < m->nodes.size(); ++i) {
+    for (int32_t in : m->nodes[i]->inputs) m->last_read[in] = static_cast<int64_t>(i);
+  }
+  m->last_read[m->output] = std::numeric_limits<int64_t>::max();
   for (size_t k = 0; k < num_tensors; ++k) {
     if (!t[k].defined) {
       t[k].bytes = 0;
@@ -466,10 +535,12 @@ Status reshape_model(Model* m, int64_t batch, int64_t length, bool keep_all, Err
     }
     t[k].bytes = static_cast<size_t>(bytes);
   }
-  // 3. The arena: each tensor at its first free gap (first fit), freed after
-  // its last reader, unless keep_all.
+  // 3. The arena: each tensor at the first gap it fits (first fit), freed
+  // after its last reader unless keep_all. `live` holds the placed tensors
+  // by offset (at most one entry per tensor: its room was reserved above).
   auto aligned = [](size_t v) { return (v + kAlignment - 1) / kAlignment * kAlignment; };
-  std::vector<int32_t> live;  // sorted by offset
+  Vec<int32_t>& live = m->live;
+  live.clear();
   uint64_t total = 0;
   auto place = [&](int32_t k) {
     size_t offset = 0;
@@ -480,15 +551,19 @@ Status reshape_model(Model* m, int64_t batch, int64_t length, bool keep_all, Err
       offset = std::max(offset, other.offset + aligned(other.bytes));
     }
     t[k].offset = offset;
-    live.insert(live.begin() + static_cast<std::ptrdiff_t>(at), k);
+    live.resize(live.size() + 1);  // within the reserved room: cannot fail
+    for (size_t j = live.size() - 1; j > at; --j) live[j] = live[j - 1];
+    live[at] = k;
     total = std::max<uint64_t>(total, offset + aligned(t[k].bytes));
   };
   place(m->input);
   for (size_t i = 0; i < m->nodes.size(); ++i) {
     if (!keep_all) {
-      live.erase(std::remove_if(live.begin(), live.end(),
-                                [&](int32_t k) { return last_read[k] < static_cast<int64_t>(i); }),
-                 live.end());
+      size_t kept = 0;
+      for (size_t j = 0; j < live.size(); ++j) {
+        if (m->last_read[live[j]] >= static_cast<int64_t>(i)) live[kept++] = live[j];
+      }
+      live.resize(kept);
     }
     place(m->nodes[i]->output);
   }
@@ -526,7 +601,7 @@ size_t model_arena_bytes(const Model* m) { return m->arena.size(); }
 Status run_model(Model* m, size_t begin, size_t end, Error* error) {
   if (!m->ready) return invalid(error, "the model needs a successful reshape before it runs");
   end = std::min(end, m->nodes.size());
-  const size_t batch = static_cast<size_t>(m->batch);
+  const int64_t batch = m->batch;
   for (size_t i = begin; i < end; ++i) {
     ModelNode& node = *m->nodes[i];
     const ModelTensor& in = m->tensors[node.inputs[0]];
@@ -538,7 +613,8 @@ Status run_model(Model* m, size_t begin, size_t end, Error* error) {
         Status s = setup(node.conv.get(), x, y);
         if (s == Status::kOk) s = run(node.conv.get());
         if (s != Status::kOk) {
-          return fail(error, s, node_label(i, node.name) + ": the operator was not ready to run");
+          return fail(error, s, node_label(i, op_name(node.op, is_transposed(node.conv->params))) +
+                                    ": the operator was not ready to run");
         }
         break;
       }
@@ -555,12 +631,10 @@ Status run_model(Model* m, size_t begin, size_t end, Error* error) {
         for (size_t k = 0; k < node.inputs.size(); ++k) {
           node.cat_parts[k].data = model_tensor_data(m, node.inputs[k]);
         }
-        apply_cat_channels(node.cat_parts.data(), node.cat_parts.size(), static_cast<int64_t>(batch),
-                           out.length, y);
+        apply_cat_channels(node.cat_parts.begin(), node.cat_parts.size(), batch, out.length, y);
         break;
       case ModelOp::kReflectionPad1d:
-        apply_reflection_pad1d(x, static_cast<int64_t>(batch), in.channels, in.length, node.left,
-                               node.right, y);
+        apply_reflection_pad1d(x, batch, in.channels, in.length, node.left, node.right, y);
         break;
     }
   }
@@ -568,7 +642,7 @@ Status run_model(Model* m, size_t begin, size_t end, Error* error) {
 }
 
 Status set_model_backend(Model* m, Backend backend, Error* error) {
-  for (auto& node : m->nodes) {
+  for (ModelNode* node : m->nodes) {
     if (node->op != ModelOp::kConv) continue;
     if (Status s = set_backend(node->conv.get(), backend, error); s != Status::kOk) return s;
   }

@@ -47,24 +47,25 @@ Status set_model_input(Model* model, int32_t input, Error* error);
 
 // Nodes, in an order where each node's inputs are the model input or
 // outputs of earlier nodes; each tensor but the input is produced once.
-// `name` names the node in messages ("node 3 (up1): ...").
+// Messages name a node by index and op ("node 3 (conv_transpose1d): ...");
+// the JS layer, which knows the names, adds them.
 //
 // A convolution: the model takes ownership of `op` (weights set, output
 // quantization equal to the output tensor's) whether or not the call
 // succeeds. output_length: < 0 none, else ConvTranspose1d's outputSize;
 // output_length_of: >= 0 the index of an earlier tensor whose length is
 // the outputSize (as `up(x, output_size=skip.size())`), else -1.
-Status add_conv_node(Model* model, const std::string& name, Operator* op, int32_t input,
+Status add_conv_node(Model* model, Operator* op, int32_t input,
                      int32_t output, bool relu, int64_t output_length, int32_t output_length_of,
                      Error* error);
 // relu, hardtanh (min_val, max_val), leaky_relu (negative_slope), requantize.
-Status add_unary_node(Model* model, const std::string& name, ModelOp op, int32_t input,
+Status add_unary_node(Model* model, ModelOp op, int32_t input,
                       int32_t output, double a, double b, Error* error);
-Status add_add_node(Model* model, const std::string& name, int32_t a, int32_t b, int32_t output,
+Status add_add_node(Model* model, int32_t a, int32_t b, int32_t output,
                     bool relu, Error* error);
-Status add_cat_node(Model* model, const std::string& name, const int32_t* inputs,
+Status add_cat_node(Model* model, const int32_t* inputs,
                     size_t num_inputs, int32_t output, Error* error);
-Status add_reflection_pad_node(Model* model, const std::string& name, int32_t input,
+Status add_reflection_pad_node(Model* model, int32_t input,
                                int32_t output, int64_t left, int64_t right, Error* error);
 
 // The model's output tensor (after the nodes): the model input or a node's output.
