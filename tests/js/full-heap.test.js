@@ -61,13 +61,19 @@ describe.each([
     expect(w.outputLengthBad.message).toMatch(/^ConvTranspose1d\.outputLength: input length \(0\)/);
     for (const name of ['forward', 'forwardSurvivor', 'quantize', 'weightOf', 'save']) expect([name, w[name].ok]).toEqual([name, true]);
     expect(report.survivorBytesEqual.ok).toBe(true);
+    // Whole models: a loaded model keeps running; loading one, or a forward
+    // needing a bigger arena, is an "out of memory" RangeError.
+    expect(w.modelForward).toEqual({ ok: true });
+    expect(w.loadModel.message).toMatch(/^loadModel: (node \d+ "[^"]+" \(\w+\): )?out of memory: /);
+    expect(w.modelForwardNewShape.message).toMatch(/^Model.forward: (node \d+ "[^"]+" \(\w+\): )?(ConvTranspose1d: |Conv1d: )?out of memory: /);
   });
 
   test('freed: no module left, the heap back to what it held, the instance works as new', () => {
     expect(report.freed.liveModules).toBe(0);
+    expect(report.freed.liveModels).toBe(0);
     // (The threaded flavour keeps 16 bytes more after its first full heap;
     // measured once, not per call: the fuzz test checks per-call growth.)
     expect(report.end.heapBytesInUse - report.baseline.heapBytesInUse).toBeLessThanOrEqual(64);
-    expect(report.after).toEqual({ golden: { ok: true }, bigAgain: { ok: true }, load: { ok: true } });
+    expect(report.after).toEqual({ golden: { ok: true }, bigAgain: { ok: true }, load: { ok: true }, model: { ok: true } });
   });
 });
