@@ -17,6 +17,17 @@ const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-E
 const HINT_WORDS = /locateFile[\s\S]*wasmBinary|wasmBinary[\s\S]*locateFile/;
 
 const goldenById = new Map(loadGoldenCases().map((c) => [c.id, c]));
+const { CASES: MODEL_CASES } = require('../js/models-torch');
+
+// PyTorch's whole models, run in the page: every tensor and the float output
+// equal torch's bytes.
+function expectTorchModels(models) {
+  expect(models.map((m) => m.name)).toEqual(MODEL_CASES.map((c) => c.name));
+  for (const m of models) {
+    expect(m).toEqual({ name: m.name, tensors: expect.any(Number), tensorBytes: expect.any(Number), mismatches: [], outputEqual: true });
+    expect(m.tensors).toBeGreaterThan(10);
+  }
+}
 
 function expectGoldenBytes(results) {
   expect(results.map((r) => r.id)).toEqual(CASE_IDS);
@@ -54,13 +65,14 @@ describeBrowser('library in Chromium', () => {
     await Promise.all([server && server.close(), cspServer && cspServer.close(), isolatedServer && isolatedServer.close()]);
   });
 
-  test('a cross-origin-isolated page runs numThreads 2 on worker threads: golden bytes, and a big forward equals Node', async () => {
-    const { page } = await session.open(`${isolatedServer.url}${PAGE}?threads=2&big=1&cases=${CASE_IDS}`);
+  test('a cross-origin-isolated page runs numThreads 2 on worker threads: golden bytes, PyTorch\'s whole models, and a big forward equals Node', async () => {
+    const { page } = await session.open(`${isolatedServer.url}${PAGE}?threads=2&big=1&models=1&cases=${CASE_IDS}`);
     const result = await pageResult(page);
     expect(result.initError).toBeUndefined();
     expect(result.info).toMatchObject({ simd: true, flavour: 'wasmsimd', threads: 2 });
     expect(result.big.crossOriginIsolated).toBe(true);
     expectGoldenBytes(result.results);
+    expectTorchModels(result.models);
     const node = bigForwardInNode();
     expect(result.big.shape).toEqual(node.shape);
     expect(result.big.dataB64 === node.dataB64).toBe(true);
@@ -89,12 +101,13 @@ describeBrowser('library in Chromium', () => {
     for (const id of CASE_IDS) expect(goldenById.get(id)).toBeDefined();
   });
 
-  test('init() loads the SIMD flavour and golden cases are bit-exact; load() reads either kind', async () => {
-    const { page } = await session.open(`${server.url}${PAGE}?cases=${CASE_IDS}&load=1`);
+  test('init() loads the SIMD flavour and golden cases and PyTorch\'s whole models are bit-exact; load() reads either kind', async () => {
+    const { page } = await session.open(`${server.url}${PAGE}?cases=${CASE_IDS}&load=1&models=1`);
     const result = await pageResult(page);
     expect(result.initError).toBeUndefined();
     expect(result.info).toMatchObject({ simd: true, flavour: 'wasmsimd', version: expect.any(String) });
     expectGoldenBytes(result.results);
+    expectTorchModels(result.models);
     expect(result.load).toEqual([
       { kind: 'ConvTranspose1d', sameBytes: true, sameForward: true },
       { kind: 'Conv1d', sameBytes: true, sameForward: true },
@@ -105,11 +118,12 @@ describeBrowser('library in Chromium', () => {
     await session.screenshot(page, 'simd-golden');
   });
 
-  test('init({ simd: false }) loads the scalar flavour; same bytes', async () => {
-    const { page } = await session.open(`${server.url}${PAGE}?simd=0&cases=${CASE_IDS}`);
+  test('init({ simd: false }) loads the scalar flavour; same bytes (golden cases and PyTorch models)', async () => {
+    const { page } = await session.open(`${server.url}${PAGE}?simd=0&models=1&cases=${CASE_IDS}`);
     const result = await pageResult(page);
     expect(result.info).toMatchObject({ simd: false, flavour: 'scalar' });
     expectGoldenBytes(result.results);
+    expectTorchModels(result.models);
     expect(page.qconvLog.requests.filter((u) => u.endsWith('.wasm')))
       .toEqual([`${server.url}dist/qconv-scalar.wasm`]);
     await session.screenshot(page, 'scalar-golden');
