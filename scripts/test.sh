@@ -85,6 +85,16 @@ const countIn = (file) => (js.testResults || []).filter((f) => f.name.endsWith(f
   .flatMap((f) => f.assertionResults || []).filter((a) => a.status === "passed").length;
 console.log(`  of which threads: ${countIn("/threads.test.js") + countIn("/threads-differential.test.js") + countIn("/golden.threads.test.js")} passed, fromFloat: ${countIn("/from-float.test.js")}, ` +
   `save/load: ${countIn("/save-load.test.js")}, PyTorch export: ${countIn("/export-torch.test.js")}, padding same/valid: ${countIn("/padding-modes.test.js")}`);
+// Whole PyTorch models (tests/data/models): per flavour, the models whose
+// every tensor and float output equal those of torch.
+const modelsIn = (file) => (js.testResults || []).filter((f) => f.name.endsWith(file))
+  .flatMap((f) => f.assertionResults || []).filter((a) => a.title.startsWith("every tensor"));
+const modelLine = ["simd", "scalar", "threads"].map((flavour) => {
+  const m = modelsIn(`/models.${flavour}.test.js`);
+  return `${flavour}${flavour === "threads" ? " (2 and 4)" : ""} ${m.filter((a) => a.status === "passed").length} of ${m.length}`;
+}).join(", ");
+console.log(`  of which whole PyTorch models (every tensor byte-exact): ${modelLine}; model tests ${countIn("/model.test.js")}, ` +
+  `model fuzz ${countIn("/model-fuzz.test.js")}, export ${countIn("/export-model.test.js")}`);
 console.log(`  of which hostile callers: trust ${countIn("/trust.test.js")}, full heap ${countIn("/full-heap.test.js")}, ` +
   `init failures ${countIn("/init-failure.test.js")}, API fuzz ${countIn("/api-fuzz.test.js")} of 2 runs (200000 + 20000 calls)`);
 // The consumer tests (tests/consumers): the packed tarball installed in
