@@ -3,8 +3,7 @@
 // median of several batches) and the per-node times of `trace`. Importable
 // in Node once the library's init() has resolved.
 import { synthesize } from './signals.js';
-import { timeForwards } from './run.js';
-import { DemoInputError } from './run.js';
+import { timeForwards, DemoInputError } from './run.js';
 
 // The page's limits: input values per forward (C·L) and time steps.
 export const MAX_MODEL_INPUT_VALUES = 1 << 22;
