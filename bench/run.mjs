@@ -5,13 +5,21 @@
 // our threaded flavour on 2 threads (its speedup over our one thread).
 // bench/README.md says what is measured and how to read the output.
 //
+// Then the models section (models.mjs): a MelGAN-size generator, whole, in
+// Node and in headless Chromium (bench/results/models.json).
+//
 // Options: --budget-ms=N (time spent timing each implementation on each shape,
-// default 1000), --only=S1,S3 (a subset of shapes; the summary then covers those),
-// --no-json (do not write bench/results/latest.json).
+// default 1000; the models section spends 3x that per runtime), --only=S1,S3
+// (a subset of shapes; the summary then covers those), --no-json (do not write
+// bench/results/*.json), --no-models (shapes only), --models-only (no shapes,
+// no peers), --melgan-file=PATH (a MelGAN-size model file already exported,
+// inside the repository), --no-browser (the models section in Node only),
+// --results-dir=DIR (where the JSON goes; default bench/results).
 //
 // Files: data.mjs (the seeded data and quantization), peers/*.mjs (the
 // implementations timed), measure.mjs (checks and timing of one shape),
-// report.mjs (table, targets, JSON), simd-peak.mjs, onnx-writer.mjs.
+// report.mjs (table, targets, JSON), simd-peak.mjs, onnx-writer.mjs,
+// models.mjs + models-common.mjs + browser/models.{html,-page.mjs} (models).
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,18 +34,31 @@ import { loadOurs } from './peers/ours.mjs';
 import { loadOrt } from './peers/ort.mjs';
 import { loadTfjs, tfjsEmulationMarks } from './peers/tfjs.mjs';
 import { printHeader, printTable, evaluateTargets, printTargets, writeJsonReport } from './report.mjs';
+import { runModelsSection } from './models.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
 function parseOptions(argv) {
-  const options = { budgetMs: 1000, only: null, writeJson: true };
+  const options = {
+    budgetMs: 1000, only: null, writeJson: true, shapes: true, models: true, melganFile: null, browser: true,
+    resultsDir: path.join(benchDir, 'results'),
+  };
   for (const arg of argv) {
     let m;
     if ((m = /^--budget-ms=(\d+)$/.exec(arg))) options.budgetMs = Number(m[1]);
     else if ((m = /^--only=([\w,]+)$/.exec(arg))) options.only = m[1].split(',');
     else if (arg === '--no-json') options.writeJson = false;
-    else throw new Error(`bench: unknown argument ${arg} (known: --budget-ms=N, --only=S1,S2, --no-json)`);
+    else if (arg === '--no-models') options.models = false;
+    else if (arg === '--models-only') options.shapes = false;
+    else if ((m = /^--melgan-file=(.+)$/.exec(arg))) options.melganFile = m[1];
+    else if (arg === '--no-browser') options.browser = false;
+    else if ((m = /^--results-dir=(.+)$/.exec(arg))) options.resultsDir = path.resolve(m[1]);
+    else {
+      throw new Error(`bench: unknown argument ${arg} (known: --budget-ms=N, --only=S1,S2, --no-json, ` +
+        '--no-models, --models-only, --melgan-file=PATH, --no-browser, --results-dir=DIR)');
+    }
   }
+  if (!options.shapes && !options.models) throw new Error('bench: --models-only and --no-models leave nothing to run');
   return options;
 }
 
@@ -67,6 +88,16 @@ function shapeResult(shape, data, check, stats) {
 }
 
 async function main(options) {
+  if (options.shapes) await runShapes(options);
+  if (options.models) {
+    await runModelsSection({
+      budgetMs: 3 * options.budgetMs, melganFile: options.melganFile, browser: options.browser,
+      writeJson: options.writeJson, resultsDir: options.resultsDir,
+    });
+  }
+}
+
+async function runShapes(options) {
   const started = performance.now();
   const shapesFile = JSON.parse(fs.readFileSync(path.join(benchDir, 'shapes.json'), 'utf8'));
   const shapes = shapesFile.shapes.filter((s) => !options.only || options.only.includes(s.id));
@@ -102,7 +133,7 @@ async function main(options) {
   console.log(`bench took ${elapsedS.toFixed(0)} s; this machine is shared and noisy: compare ratios within one run`);
 
   if (options.writeJson) {
-    writeJsonReport(path.join(benchDir, 'results'), {
+    writeJsonReport(options.resultsDir, {
       date: new Date().toISOString(), machine, options: { ...options, rounds: ROUNDS, targetBatchMs: TARGET_BATCH_MS, warmupMs: WARMUP_MS, seed: SEED },
       implementations: Object.fromEntries(implementations.map((i) => [i.key, { label: i.label, about: i.about }])),
       peers: { ort: ort.info, tfjs: tfjs.info },

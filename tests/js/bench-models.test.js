@@ -94,3 +94,36 @@ test('onnxruntime-web accepts the bench models; the float model equals a direct 
     });
   });
 });
+
+// The bench's models section (bench/models.mjs) end to end on a small model
+// (the example model instead of the MelGAN-size one, a tiny budget): it
+// prints the time per forward, the real-time factor, the per-op table and the
+// slowest nodes, and (where Chromium is) checks the page's output against
+// Node's; the JSON it writes has the same figures.
+test('the models section runs a model file in Node (and Chromium) and reports per-op times', () => {
+  const fs = require('fs');
+  const os = require('os');
+  const { chromiumStatus } = require('../browser/browser');
+  const browser = chromiumStatus() === null;
+  const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qconv-bench-models-'));
+  const out = execFileSync(process.execPath, ['bench/run.mjs', '--models-only', '--budget-ms=20', `--results-dir=${resultsDir}`,
+    '--melgan-file=examples/example.qconv', ...(browser ? [] : ['--no-browser'])], { cwd: root, encoding: 'utf8' });
+  expect(out).toMatch(/Node +\d+(\.\d+)? ms per forward \(median of \d+, min [\d.]+\), real-time factor [\d.]+x/);
+  expect(out).toMatch(/time per op kind/);
+  expect(out).toMatch(/conv_transpose1d +2 \|/);
+  expect(out).toMatch(/5 slowest nodes \(Node\):\n( {4}\S+ +\S+ +[\d.]+ ms +[\d.]+%\n){5}/);
+  if (browser) {
+    expect(out).toMatch(/Chromium +\d+(\.\d+)? ms per forward/);
+    expect(out).toMatch(/Chromium's output bytes equal Node's/);
+  }
+  const report = JSON.parse(fs.readFileSync(path.join(resultsDir, 'models.json'), 'utf8'));
+  fs.rmSync(resultsDir, { recursive: true, force: true });
+  expect(report.model).toMatchObject({ file: 'examples/example.qconv', nodes: 33, inputChannels: 16 });
+  expect(report.input.shape).toEqual([1, 16, 86]);
+  expect(report.output.shape).toEqual([1, 1, 86 * 16]);
+  expect(report.node.forwards).toBeGreaterThanOrEqual(7);
+  expect(report.node.nodes).toHaveLength(33);
+  expect(report.node.ops.reduce((a, o) => a + o.count, 0)).toBe(33);
+  expect(report.node.realTimeFactor).toBeCloseTo(report.output.audioSeconds / (report.node.medianMs / 1000), 6);
+  if (browser) expect(report.chromium.outputHash).toBe(report.output.fnv1a);
+}, 120000);

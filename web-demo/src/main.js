@@ -15,6 +15,7 @@ import {
   showResult, drawResult, showError, clearError, setStatus, showEngine, showSelfTestOutcome,
 } from './view.js';
 import { runGoldenCases } from './self-test.js';
+import { createModelMode, isModelFile } from './model-mode.js';
 
 const RECOMPUTE_DELAY_MS = 150;
 const MAX_AUDIO_LENGTH = 8192;
@@ -37,6 +38,8 @@ const demo = {
   runSelfTest,
 };
 window.qconvDemo = demo;
+// The Model mode (model-mode.js) adds demo.model.
+const modelMode = createModelMode(demo);
 
 const showStatus = (status) => setStatus(status, state.runs);
 
@@ -196,7 +199,9 @@ function wireControls() {
   $('plot-batch').addEventListener('change', redraw);
   $('plot-channel').addEventListener('change', redraw);
 
-  acceptDroppedFiles($('drop-zone'), { onModuleFile: loadModuleFile, onAudioFile: loadAudio });
+  acceptDroppedFiles($('drop-zone'), { onModuleFile: routeQconvFile, onAudioFile: routeAudioFile });
+  $('mode-module').addEventListener('click', () => showMode('module'));
+  $('mode-model').addEventListener('click', () => showMode('model'));
   $('save-module').addEventListener('click', saveModule);
   $('self-test').addEventListener('click', () => {
     runSelfTest().catch(() => {});  // shown in #self-test-result
@@ -215,6 +220,45 @@ function wireControls() {
 
   $('weights').value = 'from-float';
   updateSignalFields();
+}
+
+// ---- modes -----------------------------------------------------------------------
+
+// 'module' (the module demo above) or 'model' (model-mode.js). ?mode=model
+// opens the page on the Model mode; switching updates the URL in place.
+function showMode(mode) {
+  const model = mode === 'model';
+  document.body.dataset.mode = model ? 'model' : 'module';
+  $('module-mode').hidden = model;
+  $('model-mode').hidden = !model;
+  $('mode-module').setAttribute('aria-selected', String(!model));
+  $('mode-model').setAttribute('aria-selected', String(model));
+  const url = new URL(window.location.href);
+  if (model) url.searchParams.set('mode', 'model');
+  else url.searchParams.delete('mode');
+  window.history.replaceState(null, '', url);
+  if (model) modelMode.open();
+}
+
+// Files dropped on the page: in the Model mode a .qconv is a model file and
+// anything else audio for the model; in the Module mode a .qconv that is a
+// model file (magic QCONVMDL) switches to the Model mode and loads there.
+async function routeQconvFile(file) {
+  if (!file) return;
+  if (document.body.dataset.mode !== 'model') {
+    const head = new Uint8Array(await file.slice(0, 8).arrayBuffer());
+    if (!isModelFile(head)) {
+      loadModuleFile(file);
+      return;
+    }
+    showMode('model');
+  }
+  modelMode.loadFile(file);
+}
+
+function routeAudioFile(file) {
+  if (document.body.dataset.mode === 'model') modelMode.loadAudio(file);
+  else loadAudio(file);
 }
 
 // ---- self test --------------------------------------------------------------------
@@ -274,3 +318,4 @@ demo.ready = (async () => {
   recompute();
 })();
 demo.ready.catch(() => {});  // shown on the page; callers awaiting ready still see it
+showMode(new URLSearchParams(window.location.search).get('mode') === 'model' ? 'model' : 'module');
