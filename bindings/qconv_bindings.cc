@@ -381,10 +381,10 @@ class NativeModel {
     num_indices_ = 0;
     return status;
   }
-  int addReflectionPad(int input, int output, double left, double right) {
+  int addReflectionPad(int input, int output, double left, double right, bool inspection_only) {
     qconv::Error error;
     return status_of(qconv::add_reflection_pad_node(model_, input, output, to_int64(left),
-                                                    to_int64(right), &error),
+                                                    to_int64(right), inspection_only, &error),
                      error);
   }
   int reshape(double batch, double length, bool keep_all) {

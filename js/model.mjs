@@ -239,7 +239,38 @@ export function createModelApi(runtime, classes) {
     return new Model(modelToken, handle, graph);
   }
 
+  // ReflectionPad1d((p, p)) read only by a Conv1d without padding: the conv
+  // pads itself (paddingMode 'reflect', padding p: the same bytes, as torch's
+  // reflect Conv1d is F.pad then an unpadded conv) and reads the pad's input,
+  // so a forward skips the copy; the pad node stays, computed only by trace.
+  // Returns { pads: Set of fused pad nodes, convs: Map conv node -> input tensor }.
+  function planReflectFusion(graph, modules) {
+    const readers = new Map();
+    const note = (t, i) => readers.set(t, (readers.get(t) ?? 0) + 1 + (i === null ? 1 : 0));
+    graph.nodes.forEach((node, i) => {
+      for (const t of node.inputs) note(t, i);
+      if (node.outputSize && node.outputSize.lengthOf !== undefined) note(node.outputSize.lengthOf, null);
+    });
+    note(graph.output.tensor, null);
+    const producer = new Map(graph.nodes.map((node, i) => [node.output, i]));
+    const pads = new Set();
+    const convs = new Map();
+    graph.nodes.forEach((node, i) => {
+      if (node.op !== 'conv1d') return;
+      const d = modules[i];
+      const p = producer.get(node.inputs[0]);
+      if (p === undefined || d.padding !== 0 || d.paddingMode !== 'zeros') return;
+      const pad = graph.nodes[p];
+      if (pad.op !== 'reflection_pad1d' || pad.padding[0] !== pad.padding[1] || pad.padding[0] < 1) return;
+      if (readers.get(pad.output) !== 1 || pads.has(p)) return;
+      pads.add(p);
+      convs.set(i, { input: pad.inputs[0], padding: pad.padding[0] });
+    });
+    return { pads, convs };
+  }
+
   function build(what, handle, graph, modules) {
+    const fusion = planReflectFusion(graph, modules);
     const check = (status) => {
       if (status !== 0) throw modelError(what, status, graph.nodes);
     };
@@ -250,11 +281,12 @@ export function createModelApi(runtime, classes) {
     check(handle.setInput(graph.input.tensor));
     graph.nodes.forEach((node, i) => {
       const where = `node ${i} "${node.name}" (${node.op})`;
-      const [input] = node.inputs;
+      const fused = fusion.convs.get(i);
+      const input = fused ? fused.input : node.inputs[0];
       switch (node.op) {
         case 'conv1d':
         case 'conv_transpose1d': {
-          const d = modules[i];
+          const d = fused ? { ...modules[i], padding: fused.padding, paddingMode: 'reflect' } : modules[i];
           let m;
           try {
             m = buildModule(what, d.kind === 'Conv1d' ? classes.Conv1d : classes.ConvTranspose1d, d);
@@ -298,7 +330,7 @@ export function createModelApi(runtime, classes) {
           break;
         }
         case 'reflection_pad1d':
-          check(handle.addReflectionPad(input, node.output, node.padding[0], node.padding[1]));
+          check(handle.addReflectionPad(input, node.output, node.padding[0], node.padding[1], fusion.pads.has(i)));
           break;
         default:
           throw new RangeError(`${what}: ${where}: unknown op`);

@@ -72,6 +72,7 @@ struct ModelTensor {
   int64_t channels = 0;
   QuantParams q;
   bool defined = false;  // the input, or produced by a node added so far
+  bool inspection_only = false;  // reshape_model: not computed (no bytes)
   // reshape_model
   int64_t length = 0;
   size_t offset = 0;
@@ -99,6 +100,7 @@ struct ModelNode {
   Vec<CatPart> cat_parts;
   // kReflectionPad1d
   int64_t left = 0, right = 0;
+  bool inspection_only = false;
 };
 
 const char* op_name(ModelOp op, bool transposed = false) {
@@ -419,7 +421,7 @@ Status add_cat_node(Model* m, const int32_t* inputs, size_t num_inputs, int32_t 
 }
 
 Status add_reflection_pad_node(Model* m, int32_t input, int32_t output, int64_t left, int64_t right,
-                               Error* error) {
+                               bool inspection_only, Error* error) {
   const std::string label = node_label(m->nodes.size(), "reflection_pad1d");
   if (m->nodes.size() >= kMaxGraphEntries) return invalid(error, label + ": a model has at most 2^20 nodes");
   if (Status s = check_node_tensors(m, label, &input, 1, output, error); s != Status::kOk) return s;
@@ -433,6 +435,7 @@ Status add_reflection_pad_node(Model* m, int32_t input, int32_t output, int64_t 
   if (node == nullptr) return out_of_memory(error, "a model node");
   node->left = left;
   node->right = right;
+  node->inspection_only = inspection_only;
   return append(m, node, error);
 }
 
@@ -520,8 +523,16 @@ Status reshape_model(Model* m, int64_t batch, int64_t length, bool keep_all, Err
     for (int32_t in : m->nodes[i]->inputs) m->last_read[in] = static_cast<int64_t>(i);
   }
   m->last_read[m->output] = std::numeric_limits<int64_t>::max();
+  for (size_t k = 0; k < num_tensors; ++k) t[k].inspection_only = false;
+  if (!keep_all) {
+    for (ModelNode* node : m->nodes) {
+      if (node->op == ModelOp::kReflectionPad1d && node->inspection_only) {
+        t[node->output].inspection_only = true;
+      }
+    }
+  }
   for (size_t k = 0; k < num_tensors; ++k) {
-    if (!t[k].defined) {
+    if (!t[k].defined || t[k].inspection_only) {
       t[k].bytes = 0;
       continue;
     }
@@ -634,6 +645,7 @@ Status run_model(Model* m, size_t begin, size_t end, Error* error) {
         apply_cat_channels(node.cat_parts.begin(), node.cat_parts.size(), batch, out.length, y);
         break;
       case ModelOp::kReflectionPad1d:
+        if (node.inspection_only && !m->keep_all) break;
         apply_reflection_pad1d(x, batch, in.channels, in.length, node.left, node.right, y);
         break;
     }

@@ -65,8 +65,13 @@ Status add_add_node(Model* model, int32_t a, int32_t b, int32_t output,
                     bool relu, Error* error);
 Status add_cat_node(Model* model, const int32_t* inputs,
                     size_t num_inputs, int32_t output, Error* error);
+// inspection_only: the padded tensor is only looked at (a trace), because
+// its reader, a Conv1d, pads the same way itself (built with reflect
+// padding by the JS layer): the node runs, and its output takes memory,
+// only when the model is reshaped with keep_all.
 Status add_reflection_pad_node(Model* model, int32_t input,
-                               int32_t output, int64_t left, int64_t right, Error* error);
+                               int32_t output, int64_t left, int64_t right, bool inspection_only,
+                               Error* error);
 
 // The model's output tensor (after the nodes): the model input or a node's output.
 Status set_model_output(Model* model, int32_t output, Error* error);

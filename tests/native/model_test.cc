@@ -115,7 +115,7 @@ Graph build_graph() {
   EXPECT_EQ(qconv::add_conv_node(m, make_conv(kConv1), g.x, g.c1, true, -1, -1, &e), Status::kOk) << e.message;
   EXPECT_EQ(qconv::add_unary_node(m, ModelOp::kLeakyRelu, g.c1, g.leaky, 0.2, 0, &e), Status::kOk) << e.message;
   EXPECT_EQ(qconv::add_conv_node(m, make_conv(kUpConv), g.leaky, g.up, false, -1, -1, &e), Status::kOk) << e.message;
-  EXPECT_EQ(qconv::add_reflection_pad_node(m, g.up, g.pad, 1, 1, &e), Status::kOk) << e.message;
+  EXPECT_EQ(qconv::add_reflection_pad_node(m, g.up, g.pad, 1, 1, false, &e), Status::kOk) << e.message;
   EXPECT_EQ(qconv::add_conv_node(m, make_conv(kConv2), g.pad, g.c2, false, -1, -1, &e), Status::kOk) << e.message;
   EXPECT_EQ(qconv::add_add_node(m, g.up, g.c2, g.sum, true, &e), Status::kOk) << e.message;
   const int32_t parts[2] = {g.sum, g.up};
@@ -237,7 +237,7 @@ TEST(Model, AddOfDifferentLengthsIsRefusedAtReshape) {
   ASSERT_EQ(qconv::add_tensor(m, 2, 0.1, 10, &p, &e), Status::kOk);
   ASSERT_EQ(qconv::add_tensor(m, 2, 0.2, 10, &s, &e), Status::kOk);
   ASSERT_EQ(qconv::set_model_input(m, x, &e), Status::kOk);
-  ASSERT_EQ(qconv::add_reflection_pad_node(m, x, p, 1, 0, &e), Status::kOk);
+  ASSERT_EQ(qconv::add_reflection_pad_node(m, x, p, 1, 0, false, &e), Status::kOk);
   ASSERT_EQ(qconv::add_add_node(m, x, p, s, false, &e), Status::kOk) << e.message;
   ASSERT_EQ(qconv::set_model_output(m, s, &e), Status::kOk);
   EXPECT_EQ(qconv::reshape_model(m, 1, 5, false, &e), Status::kInvalidArgument);
