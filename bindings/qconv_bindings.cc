@@ -194,6 +194,7 @@ class NativeConv {
     qconv::Error error;
     return status_of(qconv::set_output_quantization(op_, scale, zero_point, &error), error);
   }
+  void setFusedRelu(bool relu) { qconv::set_fused_relu(op_, relu); }
   double outputScale() const { return qconv::output_scale(op_); }
   int outputZeroPoint() const { return qconv::output_zero_point(op_); }
 
@@ -455,6 +456,7 @@ EMSCRIPTEN_BINDINGS(qconv) {
       .function("stagedBias", &NativeConv::stagedBias)
       .function("commitWeights", &NativeConv::commitWeights)
       .function("setOutputQuantization", &NativeConv::setOutputQuantization)
+      .function("setFusedRelu", &NativeConv::setFusedRelu)
       .function("outputScale", &NativeConv::outputScale)
       .function("outputZeroPoint", &NativeConv::outputZeroPoint)
       .function("outputLength", &NativeConv::outputLength)

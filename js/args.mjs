@@ -14,8 +14,10 @@ import {
 const TRANSPOSED_ORDER = ['stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation', 'paddingMode'];
 const CONV_ORDER = ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode'];
 const DEFAULTS = {
-  stride: 1, padding: 0, outputPadding: 0, groups: 1, bias: true, dilation: 1, paddingMode: 'zeros',
+  stride: 1, padding: 0, outputPadding: 0, groups: 1, bias: true, dilation: 1, paddingMode: 'zeros', relu: false,
 };
+// Options with no place in PyTorch's positional order: the options object only.
+const OPTION_ONLY = ['relu'];
 const PADDING_STRINGS = ['same', 'valid'];
 // The core's PaddingMode codes, by name.
 const PADDING_MODES = ['zeros', 'reflect'];
@@ -29,8 +31,8 @@ function constructorOptions(name, transposed, args) {
   if (rest.length === 1 && isPlainOptions(rest[0])) {
     // Each option read once (Object.entries reads every own enumerable one).
     for (const [key, value] of Object.entries(rest[0])) {
-      if (!order.includes(key)) {
-        throw new TypeError(`${name}: unknown option '${key}' (known: ${order.join(', ')})`);
+      if (!order.includes(key) && !OPTION_ONLY.includes(key)) {
+        throw new TypeError(`${name}: unknown option '${key}' (known: ${[...order, ...OPTION_ONLY].join(', ')})`);
       }
       if (value !== undefined) values[key] = value;
     }
@@ -66,6 +68,11 @@ export function parseConstructorArgs(name, transposed, args) {
   };
   if (typeof p.bias !== 'boolean') {
     throw new TypeError(`${name}: bias must be true or false, got ${describe(p.bias)}`);
+  }
+  // A fused ReLU (torch's ConvReLU1d): outputs at least the zero point.
+  p.relu = values.relu;
+  if (typeof p.relu !== 'boolean') {
+    throw new TypeError(`${name}: relu must be true or false, got ${describe(p.relu)}`);
   }
   p.paddingModeName = paddingModeArg(name, transposed, values.paddingMode);
   p.paddingMode = PADDING_MODES.indexOf(p.paddingModeName);

@@ -7,14 +7,16 @@
 // The description (what encodeModuleFile takes and decodeModuleFile returns):
 //   { kind: 'Conv1d' | 'ConvTranspose1d', inChannels, outChannels, kernelSize,
 //     stride, padding: integer | 'valid' | 'same', outputPadding, dilation,
-//     groups, paddingMode: 'zeros' | 'reflect', scale, zeroPoint,
+//     groups, paddingMode: 'zeros' | 'reflect', relu: boolean, scale, zeroPoint,
 //     inputQuantization: { scale, zeroPoint } | null,
 //     weight: { data: Int8Array, scale: number | number[], zeroPoint: number | number[] },
 //     bias: Float32Array | null }
 // (a number weight scale is per-tensor, an array per output channel).
 
 export const FORMAT_MAGIC = Uint8Array.of(0x51, 0x43, 0x4f, 0x4e, 0x56, 0x31, 0x44, 0x00);  // "QCONV1D\0"
-export const FORMAT_VERSION = 1;
+// Version 2 adds flag bit 3 (a fused ReLU); a file without it is written as
+// version 1, which every reader reads.
+export const FORMAT_VERSION = 2;
 export const FORMAT_HEADER_BYTES = 96;
 
 const FORMAT_KINDS = ['Conv1d', 'ConvTranspose1d'];
@@ -23,7 +25,9 @@ const FORMAT_PADDING_MODES = ['zeros', 'reflect'];
 const FLAG_BIAS = 1;
 const FLAG_PER_CHANNEL = 2;
 const FLAG_INPUT_QUANTIZATION = 4;
-const KNOWN_FLAGS = FLAG_BIAS | FLAG_PER_CHANNEL | FLAG_INPUT_QUANTIZATION;
+const FLAG_RELU = 8;  // version 2
+const FLAGS_OF_VERSION = [0, FLAG_BIAS | FLAG_PER_CHANNEL | FLAG_INPUT_QUANTIZATION,
+  FLAG_BIAS | FLAG_PER_CHANNEL | FLAG_INPUT_QUANTIZATION | FLAG_RELU];
 
 // Header field offsets (docs/FORMAT.md's table).
 const OFF_VERSION = 8;
@@ -123,10 +127,10 @@ export function encodeModuleFile(what, m) {
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);
   bytes.set(FORMAT_MAGIC, 0);
-  view.setUint16(OFF_VERSION, FORMAT_VERSION, true);
+  view.setUint16(OFF_VERSION, m.relu ? 2 : 1, true);
   view.setUint8(OFF_KIND, kind);
   view.setUint8(OFF_FLAGS, (bias !== null ? FLAG_BIAS : 0) | (perChannel ? FLAG_PER_CHANNEL : 0) |
-    (inputQ ? FLAG_INPUT_QUANTIZATION : 0));
+    (inputQ ? FLAG_INPUT_QUANTIZATION : 0) | (m.relu ? FLAG_RELU : 0));
   view.setUint32(OFF_TOTAL_LENGTH, total, true);
   view.setUint32(OFF_IN_CHANNELS, sizes.inChannels, true);
   view.setUint32(OFF_OUT_CHANNELS, sizes.outChannels, true);
@@ -220,11 +224,13 @@ function readHeader(view, bad, expectedKind) {
   if (kind === undefined) throw bad(`unknown module kind ${kindCode} (known: 0 Conv1d, 1 ConvTranspose1d)`);
   if (expectedKind !== null && kind !== expectedKind) throw bad(`the bytes hold a ${kind}, not a ${expectedKind}`);
   const flags = view.getUint8(OFF_FLAGS);
-  if (flags & ~KNOWN_FLAGS) {
-    throw bad(`unknown flag bits 0x${(flags & ~KNOWN_FLAGS).toString(16)} in the flags byte (0x${flags.toString(16)})`);
+  const version = view.getUint16(OFF_VERSION, true);
+  const known = FLAGS_OF_VERSION[version];
+  if (flags & ~known) {
+    throw bad(`unknown flag bits 0x${(flags & ~known).toString(16)} in the flags byte (0x${flags.toString(16)}) of a format version ${version} file`);
   }
   if (view.getUint16(OFF_RESERVED_A, true) !== 0 || view.getUint32(OFF_RESERVED_B, true) !== 0) {
-    throw bad(`the reserved header fields (offsets ${OFF_RESERVED_A} and ${OFF_RESERVED_B}) must be 0 in format version ${FORMAT_VERSION}`);
+    throw bad(`the reserved header fields (offsets ${OFF_RESERVED_A} and ${OFF_RESERVED_B}) must be 0 in format version ${version}`);
   }
   const u32 = (offset) => view.getUint32(offset, true);
   const m = {
@@ -238,6 +244,7 @@ function readHeader(view, bad, expectedKind) {
     dilation: u32(OFF_DILATION),
     groups: u32(OFF_GROUPS),
     paddingMode: FORMAT_PADDING_MODES[view.getUint8(OFF_PADDING_MODE)],
+    relu: (flags & FLAG_RELU) !== 0,
     scale: view.getFloat64(OFF_OUTPUT_SCALE, true),
     zeroPoint: view.getInt32(OFF_OUTPUT_ZERO_POINT, true),
     inputQuantization: readInputQuantization(view, bad, flags),

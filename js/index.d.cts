@@ -147,8 +147,8 @@ export interface FromFloatOptions {
   calibration?: CalibrationBatch[] | null;
 }
 
-export interface ConvTranspose1dFromFloatOptions extends FromFloatOptions, Omit<ConvTranspose1dOptions, 'bias'> {}
-export interface Conv1dFromFloatOptions extends FromFloatOptions, Omit<Conv1dOptions, 'bias'> {}
+export interface ConvTranspose1dFromFloatOptions extends FromFloatOptions, Omit<ConvTranspose1dOptions, 'bias' | 'relu'> {}
+export interface Conv1dFromFloatOptions extends FromFloatOptions, Omit<Conv1dOptions, 'bias' | 'relu'> {}
 
 declare abstract class QuantizedConv1dBase {
   readonly inChannels: number;
@@ -158,6 +158,8 @@ declare abstract class QuantizedConv1dBase {
   readonly dilation: number;
   readonly groups: number;
   readonly paddingMode: string;
+  /** A fused ReLU (torch's ConvReLU1d): every output at least the zero point. */
+  readonly relu: boolean;
   /** True after dispose(). */
   readonly disposed: boolean;
   /** Output quantization scale: finite, > 0, a normal float32. */
@@ -190,6 +192,8 @@ export interface ConvTranspose1dOptions {
   bias?: boolean;
   dilation?: Size1d;
   paddingMode?: 'zeros';
+  /** A fused ReLU (a ConvTranspose1d followed by ReLU), clamped in the requantization. Default false. */
+  relu?: boolean;
 }
 
 /** torch.ao.nn.quantized.ConvTranspose1d. Weight layout [inChannels, outChannels / groups, kernelSize]. */
@@ -229,6 +233,8 @@ export interface Conv1dOptions {
   groups?: number;
   bias?: boolean;
   paddingMode?: 'zeros' | 'reflect';
+  /** A fused ReLU (torch's ConvReLU1d), clamped in the requantization. Default false. */
+  relu?: boolean;
 }
 
 /** torch.ao.nn.quantized.Conv1d. Weight layout [outChannels, inChannels / groups, kernelSize]. */

@@ -39,7 +39,7 @@ export function readBytes(what, bytes) {
 export function buildModule(what, Cls, d) {
   const options = {
     stride: d.stride, padding: d.padding, dilation: d.dilation, groups: d.groups,
-    bias: d.bias !== null, paddingMode: d.paddingMode,
+    bias: d.bias !== null, paddingMode: d.paddingMode, relu: d.relu === true,
   };
   if (d.kind === 'ConvTranspose1d') options.outputPadding = d.outputPadding;
   let m;

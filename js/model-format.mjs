@@ -198,9 +198,14 @@ function readModule(what, node, i, data, bad) {
     throw bad(`${where}: module { offset: ${offset}, length: ${length} } must start at a multiple of 8 and lie within the data section (${data.length} bytes)`);
   }
   const kind = node.op === 'conv1d' ? 'Conv1d' : 'ConvTranspose1d';
+  let d;
   try {
-    return decodeModuleFile(what, data.slice(offset, offset + length), kind);
+    d = decodeModuleFile(what, data.slice(offset, offset + length), kind);
   } catch (e) {
     throw bad(`${where}: ${e.message.replace(`${what}: `, '')}`);
   }
+  if (d.relu) {
+    throw bad(`${where}: the module record has the fused-ReLU flag; in a model the node's relu field says it (docs/MODEL-FORMAT.md)`);
+  }
+  return d;
 }

@@ -69,6 +69,7 @@ class QuantizedConvBase {
       handle.delete();
       throw runtime.nativeError(name, name, status);
     }
+    if (p.relu) handle.setFusedRelu(true);
     this.#handle = handle;
     this.#inChannels = p.inChannels;
     this.#outChannels = p.outChannels;
@@ -84,6 +85,8 @@ class QuantizedConvBase {
       dilation: { value: p.dilation, enumerable: true },
       groups: { value: p.groups, enumerable: true },
       paddingMode: { value: p.paddingModeName, enumerable: true },
+      // A fused ReLU (torch's ConvReLU1d, or a ConvTranspose1d followed by ReLU).
+      relu: { value: p.relu, enumerable: true },
     });
     if (this.#transposed) {
       Object.defineProperty(this, 'outputPadding', { value: p.outputPadding, enumerable: true });
@@ -290,6 +293,7 @@ class QuantizedConvBase {
       dilation: this.dilation,
       groups: this.groups,
       paddingMode: this.paddingMode,
+      relu: this.relu,
       scale: this.#live(what).outputScale(),
       zeroPoint: this.#live(what).outputZeroPoint(),
       // Read once and checked, so that the file is one load() accepts

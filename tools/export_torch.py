@@ -62,12 +62,12 @@ from torch.nn import functional as F
 from torch.nn.intrinsic.quantized import ConvReLU1d as _ConvReLU1d
 
 FORMAT_MAGIC = b'QCONV1D\x00'
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # written only for a fused ReLU (flag bit 3); other files are version 1
 HEADER_BYTES = 96
 KINDS = {'Conv1d': 0, 'ConvTranspose1d': 1}
 PADDING_KINDS = {'valid': 1, 'same': 2}
 PADDING_MODES = {'zeros': 0, 'reflect': 1}
-FLAG_BIAS, FLAG_PER_CHANNEL, FLAG_INPUT_QUANTIZATION = 1, 2, 4
+FLAG_BIAS, FLAG_PER_CHANNEL, FLAG_INPUT_QUANTIZATION, FLAG_RELU = 1, 2, 4, 8
 # Everything up to the header CRC at offset 92 (docs/FORMAT.md's table).
 HEADER = struct.Struct('<8sHBBI8IBBHiddiIIII')
 assert HEADER.size == HEADER_BYTES - 4
@@ -93,12 +93,13 @@ def encode(desc):
     scales, zero_points = list(desc['weight_scales']), list(desc['weight_zero_points'])
     weights, bias = bytes(desc['weight_data']), desc['bias']
     input_q = desc['input_quantization']
+    relu = bool(desc.get('relu', False))
     flags = ((FLAG_BIAS if bias is not None else 0) | (FLAG_PER_CHANNEL if desc['per_channel'] else 0)
-             | (FLAG_INPUT_QUANTIZATION if input_q is not None else 0))
+             | (FLAG_INPUT_QUANTIZATION if input_q is not None else 0) | (FLAG_RELU if relu else 0))
     bias_count = 0 if bias is None else len(bias)
     total = file_length(len(scales), len(weights), bias_count)
     header = HEADER.pack(
-        FORMAT_MAGIC, FORMAT_VERSION, KINDS[desc['kind']], flags, total,
+        FORMAT_MAGIC, 2 if relu else 1, KINDS[desc['kind']], flags, total,
         desc['in_channels'], desc['out_channels'], desc['kernel_size'], desc['stride'], padding,
         desc['output_padding'], desc['dilation'], desc['groups'],
         padding_kind, PADDING_MODES[desc['padding_mode']], 0,
@@ -128,14 +129,19 @@ def _single(module, name):
     return int(value)
 
 
-def describe_quantized(module, input_quantization=None, fused_relu=False):
-    """The format's description of a quantized nnq.ConvTranspose1d / nnq.Conv1d.
-    fused_relu: also accept a fused ConvReLU1d, described as its Conv1d (the model
-    format stores the ReLU in the node, docs/MODEL-FORMAT.md)."""
+def describe_quantized(module, input_quantization=None, fused_relu=False, relu=False):
+    """The format's description of a quantized nnq.ConvTranspose1d / nnq.Conv1d, or a
+    fused ConvReLU1d (saved with the fused-ReLU flag, format version 2).
+    fused_relu: a ConvReLU1d inside a model, described as its Conv1d (the model
+    format stores the ReLU in the node, docs/MODEL-FORMAT.md).
+    relu: the module is followed by a ReLU to fold into it (e.g. a ConvTranspose1d)."""
     if type(module) is nnq.ConvTranspose1d:
         kind = 'ConvTranspose1d'
-    elif type(module) is nnq.Conv1d or (fused_relu and type(module) is _ConvReLU1d):
+    elif type(module) is nnq.Conv1d:
         kind = 'Conv1d'
+    elif type(module) is _ConvReLU1d:
+        kind = 'Conv1d'
+        relu = not fused_relu
     else:
         raise TypeError('expected torch.ao.nn.quantized.ConvTranspose1d or Conv1d (float torch.nn ones go through '
                         f'quantize_float_module first), got {type(module).__name__}')
@@ -187,14 +193,15 @@ def describe_quantized(module, input_quantization=None, fused_relu=False):
         'scale': float(module.scale), 'zero_point': zero_point, 'input_quantization': input_quantization,
         'weight_data': np.ascontiguousarray(w.int_repr().numpy()).astype(np.int8).tobytes(),
         'weight_scales': scales, 'weight_zero_points': zero_points, 'per_channel': per_channel,
-        'bias': bias,
+        'bias': bias, 'relu': bool(relu),
     }
 
 
-def export_module(module, path=None, input_quantization=None):
+def export_module(module, path=None, input_quantization=None, relu=False):
     """Bytes of a quantized module in the format; written to `path` if given.
-    input_quantization: (scale, zero_point) of the module's input, or None."""
-    data = encode(describe_quantized(module, input_quantization))
+    input_quantization: (scale, zero_point) of the module's input, or None.
+    relu: fold a following ReLU into the module (a ConvReLU1d has it already)."""
+    data = encode(describe_quantized(module, input_quantization, relu=relu))
     if path is not None:
         with open(path, 'wb') as f:
             f.write(data)
@@ -869,7 +876,9 @@ def _random_quantized_module(case, rng):
         m = nnq.ConvTranspose1d(cin, cout, k, output_padding=case.get('output_padding', 0), **geometry)
         shape, axis = (cin, cout // g, k), 1
     else:
-        m = nnq.Conv1d(cin, cout, k, padding_mode=case.get('padding_mode', 'zeros'), **geometry)
+        # relu: torch's fused ConvReLU1d.
+        cls = _ConvReLU1d if case.get('relu') else nnq.Conv1d
+        m = cls(cin, cout, k, padding_mode=case.get('padding_mode', 'zeros'), **geometry)
         shape, axis = (cout, cin // g, k), 0
     axis = case.get('weight_axis', axis)
     wf = torch.from_numpy(rng.normal(0, 0.3, shape).astype(np.float32))
@@ -939,7 +948,11 @@ def run_check_cases(cases_path, out_dir):
                 manifest.append({'name': name, 'error': f'{type(e).__name__}: {e}'})
             continue
         y = m(xq)
-        export_module(m, os.path.join(out_dir, f'{name}.qconv'), input_quantization)
+        # relu on a ConvTranspose1d: torch has no fused module; the ReLU that follows it.
+        folded = bool(case.get('relu')) and case['module'] == 'ConvTranspose1d'
+        if folded:
+            y = torch.relu(y)
+        export_module(m, os.path.join(out_dir, f'{name}.qconv'), input_quantization, relu=folded)
         torch.save(m, os.path.join(out_dir, f'{name}.pt'))
         xq.int_repr().numpy().tofile(os.path.join(out_dir, f'{name}.input.bin'))
         y.int_repr().numpy().tofile(os.path.join(out_dir, f'{name}.output.bin'))

@@ -31,6 +31,10 @@ const CASES = [
   { name: 'c-reflect', module: C, in: 4, out: 4, kernel: 5, padding: 2, padding_mode: 'reflect', qscheme: 'per_channel', batch: 1, length: 8 },
   { name: 'c-gemm', module: C, in: 8, out: 5, kernel: 1, batch: 2, length: 7, input_zero_point: 3 },
   { name: 'c-depthwise', module: C, in: 8, out: 8, kernel: 3, padding: 1, groups: 8, qscheme: 'per_channel', batch: 1, length: 16 },
+  // Fused ReLU: torch's ConvReLU1d, and a ConvTranspose1d followed by torch.relu (format version 2).
+  { name: 'r-conv-relu', module: C, relu: true, in: 4, out: 6, kernel: 3, padding: 1, qscheme: 'per_channel', batch: 2, length: 15 },
+  { name: 'r-conv-relu-reflect', module: C, relu: true, in: 4, out: 4, kernel: 3, padding: 1, padding_mode: 'reflect', batch: 1, length: 9 },
+  { name: 'r-transpose-relu', module: T, relu: true, in: 4, out: 6, kernel: 4, stride: 2, padding: 1, batch: 2, length: 9 },
   { name: 'f-transpose', module: T, float: true, in: 4, out: 6, kernel: 3, stride: 2, padding: 1, batch: 2, length: 9 },
   { name: 'f-conv', module: C, float: true, in: 4, out: 6, kernel: 3, padding: 1, batch: 2, length: 12 },
   { name: 'f-conv-groups', module: C, float: true, in: 6, out: 6, kernel: 3, dilation: 2, groups: 2, batch: 1, length: 16 },
@@ -98,6 +102,8 @@ const EXPORTED = CASES.filter((c) => !c.expect_error);
       const bytes = file(`${name}.qconv`);
       const m = q[c.module].load(bytes);
       expect([m.inChannels, m.outChannels, m.kernelSize, m.groups]).toEqual([c.in, c.out, c.kernel, c.groups ?? 1]);
+      // A fused ReLU is flag bit 3 of a format version 2 file; without it, version 1.
+      expect([m.relu, bytes[8], bytes[11] & 8]).toEqual(c.relu ? [true, 2, 8] : [false, 1, 0]);
       expect(m.weight().qscheme).toBe(info.qscheme === 'per_channel' ? 'per_channel_affine' : 'per_tensor_affine');
       expect(info.qscheme).toBe(c.qscheme ?? 'per_tensor');
       const expected = file(`${name}.output.bin`);

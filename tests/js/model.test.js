@@ -429,3 +429,44 @@ describe('forward under hostile calls: clear errors, one read per value, the mod
     expectUsable();
   });
 });
+
+// ---- a fused ReLU on the modules themselves ------------------------------------------
+
+describe('modules with a fused ReLU ({ relu: true }): torch\'s ConvReLU1d, and a ConvTranspose1d with the ReLU folded in', () => {
+  test.each([
+    ['Conv1d', () => conv1d(3, 5, 3, { padding: 1 }, A)],
+    ['ConvTranspose1d', () => convT(3, 5, 4, { stride: 2 }, A)],
+    ['Conv1d depthwise', () => conv1d(4, 4, 3, { groups: 4 }, A)],
+  ])('%s: every output is max(the plain output, zero point), on both kernel paths', (name, make) => {
+    const plain = make();
+    const options = {
+      stride: plain.stride, padding: plain.padding, dilation: plain.dilation, groups: plain.groups, relu: true,
+    };
+    if (plain instanceof q.ConvTranspose1d) options.outputPadding = plain.outputPadding;
+    const relu = new (plain.constructor)(plain.inChannels, plain.outChannels, plain.kernelSize, options);
+    const w = plain.weight();
+    relu.setWeightBias({ data: w.data, scale: w.scale, zeroPoint: w.zeroPoint }, plain.bias());
+    relu.scale = plain.scale;
+    relu.zeroPoint = plain.zeroPoint;
+    expect(relu.relu).toBe(true);
+    expect(plain.relu).toBe(false);
+    const x = { data: bytesOf(2 * plain.inChannels * 33), shape: [2, plain.inChannels, 33], ...X };
+    const y = plain.forward(x).data;
+    const expected = y.map((v) => Math.max(v, plain.zeroPoint));
+    expect(expected.some((v, i) => v !== y[i])).toBe(true);
+    expect(Array.from(relu.forward(x).data)).toEqual(Array.from(expected));
+    // A zero point change applies at the next forward (the clamp follows it).
+    relu.zeroPoint = plain.zeroPoint = 30;
+    expect(Array.from(relu.forward(x).data)).toEqual(Array.from(plain.forward(x).data.map((v) => Math.max(v, 30))));
+    plain.dispose();
+    relu.dispose();
+  });
+
+  test('relu must be a boolean, in the options object only', () => {
+    expect(() => new q.Conv1d(1, 1, 1, { relu: 1 })).toThrow(/^Conv1d: relu must be true or false, got 1$/);
+    expect(() => new q.Conv1d(1, 1, 1, { rectify: true }))
+      .toThrow(/^Conv1d: unknown option 'rectify' \(known: stride, padding, dilation, groups, bias, paddingMode, relu\)$/);
+    expect(() => q.Conv1d.fromFloat({ inChannels: 1, outChannels: 1, kernelSize: 1, weight: [1], relu: true }))
+      .toThrow(TypeError);
+  });
+});

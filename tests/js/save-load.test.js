@@ -353,9 +353,12 @@ describe('save / load', () => {
             counts.magic++;
           } else if (i < 10) {
             const version = v.getUint16(8, true);
+            // Version 2 is one this library reads: the header checksum then fails.
             expect(e.message).toBe(version === 0
               ? 'ConvTranspose1d.load: format version 0 is not a valid version (versions start at 1)'
-              : `ConvTranspose1d.load: format version ${version} is newer than this library reads (1)`);
+              : version === 2
+                ? `ConvTranspose1d.load: header checksum mismatch (stored ${hex32(v.getUint32(92, true))}, computed ${hex32(zlib.crc32(b.subarray(0, 92)))}): the bytes are corrupt`
+                : `ConvTranspose1d.load: format version ${version} is newer than this library reads (2)`);
             counts.version++;
           } else if (i < 96) {
             expect(e.message).toBe(`ConvTranspose1d.load: header checksum mismatch (stored ${hex32(v.getUint32(92, true))}, computed ${hex32(zlib.crc32(b.subarray(0, 92)))}): the bytes are corrupt`);
@@ -376,13 +379,38 @@ describe('save / load', () => {
     });
 
     test('wrong versions (checksums intact)', () => {
-      for (const version of [2, 7, 65535]) {
+      for (const version of [3, 7, 65535]) {
         const e = loadError(q.ConvTranspose1d, edited(example, (v) => v.setUint16(8, version, true)));
         expect(e).toBeInstanceOf(RangeError);
-        expect(e.message).toBe(`ConvTranspose1d.load: format version ${version} is newer than this library reads (1)`);
+        expect(e.message).toBe(`ConvTranspose1d.load: format version ${version} is newer than this library reads (2)`);
       }
       expect(loadError(q.ConvTranspose1d, edited(example, (v) => v.setUint16(8, 0, true))).message)
         .toBe('ConvTranspose1d.load: format version 0 is not a valid version (versions start at 1)');
+    });
+
+    test('a fused ReLU: version 2 with flag bit 3, read back; a version-1 file with bit 3 is refused; version 2 without it reads as version 1', () => {
+      const plain = docExample();
+      const relu = q.ConvTranspose1d.load(edited(plain.save(), (v) => {
+        v.setUint16(8, 2, true);
+        v.setUint8(11, v.getUint8(11) | 8);
+      }));
+      expect(relu.relu).toBe(true);
+      const saved = relu.save();
+      expect([saved[8], saved[9], saved[11] & 8]).toEqual([2, 0, 8]);
+      const x = { data: Uint8Array.from({ length: 24 }, (_, i) => (i * 53) % 256), shape: [1, 1, 24], scale: 0.5, zeroPoint: 7 };
+      // By hand: the fused ReLU is max(output, zero point) of the plain module.
+      const expected = plain.forward(x).data.map((v) => Math.max(v, plain.zeroPoint));
+      expect(expected.some((v, i) => v !== plain.forward(x).data[i])).toBe(true);
+      expect(Array.from(relu.forward(x).data)).toEqual(Array.from(expected));
+      const loaded = q.load(saved);
+      expect(Array.from(loaded.forward(x).data)).toEqual(Array.from(expected));
+      loaded.dispose();
+      const e = loadError(q.ConvTranspose1d, edited(plain.save(), (v) => v.setUint8(11, v.getUint8(11) | 8)));
+      expect(e.message).toBe('ConvTranspose1d.load: unknown flag bits 0x8 in the flags byte (0x9) of a format version 1 file');
+      const v2 = q.ConvTranspose1d.load(edited(plain.save(), (v) => v.setUint16(8, 2, true)));
+      expect(v2.relu).toBe(false);
+      expect(Buffer.from(v2.save()).equals(Buffer.from(plain.save()))).toBe(true);
+      for (const m of [plain, relu, v2]) m.dispose();
     });
 
     test('wrong module kind', () => {
@@ -421,7 +449,7 @@ describe('save / load', () => {
       ['the bias flag cleared', (v) => v.setUint8(11, 0),
         '2 bias values stored, this module has no bias (flag clear)'],
       ['an unknown flag bit', (v) => v.setUint8(11, 0x81),
-        'unknown flag bits 0x80 in the flags byte (0x81)'],
+        'unknown flag bits 0x80 in the flags byte (0x81) of a format version 1 file'],
       ['reserved u16 at 50', (v) => v.setUint16(50, 1, true),
         'the reserved header fields (offsets 50 and 88) must be 0 in format version 1'],
       ['reserved u32 at 88', (v) => v.setUint32(88, 9, true),
