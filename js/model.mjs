@@ -106,9 +106,9 @@ export function createModelApi(runtime, classes) {
         if (status !== 0) throw modelError(what, status, this.#nodes);
         times.push({ name: this.#nodes[i].name, op: this.#nodes[i].op, ms: nowMs() - start });
       }
+      const computed = new Set(this.#nodes.map((n) => n.output)).add(this.#input.index);
       const tensors = this.#graph.tensors.map((t, index) => {
-        const defined = index === this.#input.index || this.#nodes.some((n) => n.output === index);
-        if (!defined) return null;
+        if (!computed.has(index)) return null;
         return { name: t.name ?? '', ...this.#tensorOf(handle, x, index) };
       });
       return { output: this.#result(handle, x, false), tensors, nodes: times };

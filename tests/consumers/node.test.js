@@ -10,7 +10,7 @@ const { spawnSync } = require('child_process');
 const { consumerProject } = require('./package');
 const { CASES, goldenFiles, expectGoldenOutputs } = require('./golden');
 
-const API = ['ConvTranspose1d', 'Conv1d', 'dequantize', 'init', 'load', 'memoryStats', 'quantizePerTensor', 'version'];
+const API = ['ConvTranspose1d', 'Conv1d', 'Model', 'dequantize', 'init', 'load', 'loadModel', 'memoryStats', 'quantizePerTensor', 'version'];
 
 // What each program does once it has the package (as `qconv`, its named
 // exports bound to the same names, and `runner`, `cases`, `threads`).
@@ -20,7 +20,7 @@ const BODY = `
   const q = { ConvTranspose1d, Conv1d, load };
   const report = { info, version, outputs: runner.runCases(q, cases) };
   report.defaultIsTheApi = ${JSON.stringify(API)}.every((k) => qconv[k] !== undefined && qconv[k] === ({
-    ConvTranspose1d, Conv1d, dequantize, init, load, memoryStats, quantizePerTensor, version })[k]);
+    ConvTranspose1d, Conv1d, Model, dequantize, init, load, loadModel, memoryStats, quantizePerTensor, version })[k]);
   report.roundTrips = ['ConvTranspose1d', 'Conv1d'].map((kind) => runner.roundTrip(q, cases.find((c) => c.module === kind)));
   // A later init(): without options it shares the first; asking for
   // another module (other threads, other simd) rejects.
