@@ -180,15 +180,17 @@ Status make_requantize(QuantParams input, QuantParams output, UnaryTable* table,
   return Status::kOk;
 }
 
-void apply_unary(const UnaryTable& table, const uint8_t* input, uint8_t* output, size_t count) {
+void apply_unary(const UnaryTable& table, const uint8_t* input, uint8_t* output, size_t count,
+                 const KernelSet* kernels) {
   // cpu_kernel_vec on one thread: blocks of 2 x 32 quint8 lanes, then a
   // scalar tail.
+  const LutUkernelFn lut = (kernels != nullptr ? *kernels : default_kernels()).lut;
   const size_t vector_end = table.position_dependent ? count / kUnaryVectorBlock * kUnaryVectorBlock
                                                      : count;
-  const uint8_t* v = table.vector_path;
-  for (size_t i = 0; i < vector_end; ++i) output[i] = v[input[i]];
-  const uint8_t* s = table.scalar_path;
-  for (size_t i = vector_end; i < count; ++i) output[i] = s[input[i]];
+  if (vector_end != 0) lut(vector_end, input, output, table.vector_path);
+  if (count != vector_end) {
+    lut(count - vector_end, input + vector_end, output + vector_end, table.scalar_path);
+  }
 }
 
 Status make_add(QuantParams a, QuantParams b, QuantParams output, bool relu, AddParams* params,
@@ -252,35 +254,24 @@ Status make_add(QuantParams a, QuantParams b, QuantParams output, bool relu, Add
 }
 
 void apply_add(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* output,
-               size_t count) {
-  const uint32_t am = p.a_multiplier, bm = p.b_multiplier;
-  const uint32_t zpp = static_cast<uint32_t>(p.zero_point_product);
-  const uint32_t mask = static_cast<uint32_t>(p.remainder_mask);
-  const int32_t threshold = p.remainder_threshold;
-  const uint32_t shift = p.shift;
-  const int32_t zp = p.output_zero_point, ymin = p.output_min, ymax = p.output_max;
-  for (size_t i = 0; i < count; ++i) {
-    // Wrapping int32 sum, then a rounding arithmetic shift (ties away from 0).
-    const int32_t acc = static_cast<int32_t>(zpp + a[i] * am + b[i] * bm);
-    const int32_t rem = static_cast<int32_t>(static_cast<uint32_t>(acc) & mask) - (acc < 0 ? 1 : 0);
-    int32_t y = (acc >> shift) + (rem > threshold ? 1 : 0) + zp;
-    y = y < ymin ? ymin : (y > ymax ? ymax : y);
-    output[i] = static_cast<uint8_t>(y);
-  }
+               size_t count, const KernelSet* kernels) {
+  // Wrapping int32 sum, then a rounding arithmetic shift (ties away from 0):
+  // the qu8 vadd kernels (microkernels.h).
+  (kernels != nullptr ? *kernels : default_kernels()).vadd(count, a, b, output, p);
 }
 
 void apply_cat_channels(const CatPart* parts, size_t num_parts, int64_t batch, int64_t length,
-                        uint8_t* output) {
+                        uint8_t* output, const KernelSet* kernels) {
   // dequantize, cat, quantize_per_tensor: both are scalar loops in this
   // PyTorch build, so each part's requantization is one table.
+  const LutUkernelFn lut = (kernels != nullptr ? *kernels : default_kernels()).lut;
   uint8_t* out = output;
   for (int64_t n = 0; n < batch; ++n) {
     for (size_t k = 0; k < num_parts; ++k) {
       const CatPart& part = parts[k];
       const size_t row = static_cast<size_t>(part.channels * length);
       const uint8_t* in = part.data + static_cast<size_t>(n) * row;
-      const uint8_t* t = part.table->scalar_path;
-      for (size_t i = 0; i < row; ++i) out[i] = t[in[i]];
+      if (row != 0) lut(row, in, out, part.table->scalar_path);
       out += row;
     }
   }

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "qconv/qconv.h"
+#include "microkernels/microkernels.h"
 
 namespace qconv {
 
@@ -58,7 +59,10 @@ constexpr size_t kUnaryVectorBlock = 64;
 // i < count / 64 * 64, scalar_path otherwise. (With T > 1 threads and
 // count > 32768 PyTorch splits the tensor into min(T, ceil(count / 32768))
 // chunks, each with its own tail: docs/SEMANTICS.md §12.)
-void apply_unary(const UnaryTable& table, const uint8_t* input, uint8_t* output, size_t count);
+// The apply_* functions run the micro-kernels of `kernels` (null: the
+// build's default_kernels()).
+void apply_unary(const UnaryTable& table, const uint8_t* input, uint8_t* output, size_t count,
+                 const KernelSet* kernels = nullptr);
 
 // add / add_relu of two tensors of the same shape (QNNPACK's q8 add).
 struct AddParams {
@@ -79,7 +83,7 @@ struct AddParams {
 Status make_add(QuantParams a, QuantParams b, QuantParams output, bool relu, AddParams* params,
                 Error* error);
 void apply_add(const AddParams& params, const uint8_t* a, const uint8_t* b, uint8_t* output,
-               size_t count);
+               size_t count, const KernelSet* kernels = nullptr);
 
 // cat along dim 1 of [N, C_i, L] tensors into [N, sum C_i, L] with the output
 // quantization; each part goes through its own table (make_requantize from
@@ -90,7 +94,7 @@ struct CatPart {
   const UnaryTable* table = nullptr;
 };
 void apply_cat_channels(const CatPart* parts, size_t num_parts, int64_t batch, int64_t length,
-                        uint8_t* output);
+                        uint8_t* output, const KernelSet* kernels = nullptr);
 
 // ReflectionPad1d((left, right)) of [N, C, L] into [N, C, left + L + right];
 // needs left < L and right < L (checked by the caller).

@@ -113,6 +113,48 @@ void qu8_transpose_widen_ukernel_8x8__wasmsimd(size_t channels, size_t length, c
                                                size_t x_stride, int32_t zero_point, int16_t* rows,
                                                size_t row_stride);
 
+// ---------------------------------------------------------------------------
+// Elementwise kernels for the ops between convolutions (qops.h).
+//
+// x8 lut: output[i] = table[input[i]] for i < n (table: 256 bytes). Reads
+// exactly input[0, n) and writes exactly output[0, n); output may be input
+// (in place) but must not otherwise overlap it.
+// ---------------------------------------------------------------------------
+using LutUkernelFn = void (*)(size_t n, const uint8_t* input, uint8_t* output,
+                              const uint8_t* table);
+
+void x8_lut_ukernel_64x__scalar(size_t n, const uint8_t* input, uint8_t* output,
+                                const uint8_t* table);
+// The scalar twin reading and writing 4 bytes at a time.
+void x8_lut_ukernel_64x__scalar_u32(size_t n, const uint8_t* input, uint8_t* output,
+                                    const uint8_t* table);
+// 64 bytes per step: i8x16.swizzle of each of the 16 table chunks by the
+// index minus 16k (lanes out of the chunk give 0), ORed together.
+void x8_lut_ukernel_64x__wasmsimd_swizzle(size_t n, const uint8_t* input, uint8_t* output,
+                                          const uint8_t* table);
+
+// qu8 vadd: QNNPACK's q8 add (qops.h AddParams, docs/SEMANTICS.md §12) of
+// n elements:
+//
+//   acc = zero_point_product + a[i] * a_multiplier + b[i] * b_multiplier   (int32, wrapping)
+//   y   = (acc >> shift) + (((acc & remainder_mask) - (acc < 0)) > remainder_threshold)
+//   output[i] = clamp(y + output_zero_point, output_min, output_max)
+//
+// shift in [1, 31]; 0 <= output_min <= output_max <= 255. The SIMD kernel
+// needs both multipliers below 2^30 (make_add's are at most 2^22). Reads
+// exactly a[0, n) and b[0, n), writes exactly output[0, n); output may be a
+// or b (in place).
+// ---------------------------------------------------------------------------
+struct AddParams;  // qops.h
+
+using VaddUkernelFn = void (*)(size_t n, const uint8_t* a, const uint8_t* b, uint8_t* output,
+                               const AddParams& params);
+
+void qu8_vadd_ukernel_16x__scalar(size_t n, const uint8_t* a, const uint8_t* b, uint8_t* output,
+                                  const AddParams& params);
+void qu8_vadd_ukernel_16x__wasmsimd(size_t n, const uint8_t* a, const uint8_t* b, uint8_t* output,
+                                    const AddParams& params);
+
 // The kernels one build uses: SIMD128 where the target has it (wasm with
 // -msimd128, or native through SIMDe when QCONV_NATIVE_SIMDE is set), the
 // scalar twins otherwise.
@@ -121,6 +163,8 @@ struct KernelSet {
   size_t conv1d_mr;  // rows per conv1d call
   Dwconv1dUkernelFn dwconv1d;
   TransposeWidenFn transpose_widen;
+  LutUkernelFn lut;
+  VaddUkernelFn vadd;
   const char* name;
 };
 const KernelSet& default_kernels();

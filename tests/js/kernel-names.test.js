@@ -8,14 +8,14 @@ const path = require('path');
 
 const dir = path.join(__dirname, '..', '..', 'src', 'microkernels');
 const header = fs.readFileSync(path.join(dir, 'microkernels.h'), 'utf8');
-const kernelFiles = fs.readdirSync(dir).filter((f) => /^qu8-.*\.cc$/.test(f));
+const kernelFiles = fs.readdirSync(dir).filter((f) => /^(qu8|x8)-.*\.cc$/.test(f));
 
 // The function a kernel file must define, from its name alone.
 function expectedFunction(file) {
   const parts = file.replace(/\.cc$/, '').split('-');
   const isaAt = parts.findIndex((p) => p === 'scalar' || p === 'wasmsimd');
   if (isaAt < 0) throw new Error(`${file}: no ISA (scalar or wasmsimd) in the name`);
-  const tileAt = parts.findIndex((p) => /^\d+x\d+/.test(p));
+  const tileAt = parts.findIndex((p) => /^\d+x(\d+\w*)?$/.test(p));  // 4x8c2, 8x8, or 64x (elementwise)
   if (tileAt < 0 || tileAt > isaAt) throw new Error(`${file}: no tile (e.g. 4x8c2) before the ISA`);
   const requantization = parts.slice(tileAt + 1, isaAt);
   return `${[...parts.slice(0, tileAt), ...requantization].join('_')}_ukernel_${parts[tileAt]}__` +
@@ -26,6 +26,8 @@ test('the rule reads a known name as expected', () => {
   expect(expectedFunction('qu8-conv1d-4x8c2-fp32-wasmsimd-dot16.cc'))
     .toBe('qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16');
   expect(expectedFunction('qu8-transpose-widen-8x8-scalar.cc')).toBe('qu8_transpose_widen_ukernel_8x8__scalar');
+  expect(expectedFunction('x8-lut-64x-wasmsimd-swizzle.cc')).toBe('x8_lut_ukernel_64x__wasmsimd_swizzle');
+  expect(expectedFunction('qu8-vadd-16x-scalar.cc')).toBe('qu8_vadd_ukernel_16x__scalar');
 });
 
 test('there are kernels, each with its scalar twin', () => {
