@@ -8,6 +8,7 @@
 // loadModel's error on the page (nothing thrown), and the page recovers.
 // No console errors anywhere (useBrowser's afterEach fails the test on one).
 const fs = require('fs');
+const { wav16 } = require('../js/wav-file.js');
 const path = require('path');
 const { ROOT, describeBrowser, startServer, useBrowser } = require('./browser');
 
@@ -126,22 +127,7 @@ async function expectNodeEqual(run, modelBytes) {
 
 // A mono 16-bit PCM WAV file of the given samples (in [-1, 1)).
 function wavBytes(samples, sampleRate = 22050) {
-  const data = Buffer.alloc(samples.length * 2);
-  samples.forEach((v, i) => data.writeInt16LE(Math.round(v * 32767), i * 2));
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
+  return wav16(samples.map((v) => Math.round(v * 32767)), sampleRate);
 }
 
 describeBrowser('the web demo, Model mode (web-demo/dist?mode=model)', () => {

@@ -8,6 +8,7 @@
 // upsampler built in this test (samples in, twice the rate out); a
 // multi-channel model without --frames is refused with an explanation.
 const { execFileSync, spawnSync } = require('child_process');
+const { wav16 } = require('./wav-file.js');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -28,25 +29,6 @@ afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-// A mono 16-bit PCM WAV of int16 samples.
-function wav16(int16, sampleRate) {
-  const data = Buffer.alloc(int16.length * 2);
-  int16.forEach((v, i) => data.writeInt16LE(v, i * 2));
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
-}
 
 // The fields of the 44-byte header the script writes, and its samples.
 function parseWav16(bytes) {
