@@ -148,7 +148,8 @@ function checkNode(node, i, count, bad) {
   const name = typeof node.name === 'string' ? node.name : null;
   const where = name === null ? `node ${i}` : `node ${i} "${name}"`;
   if (name === null) throw bad(`${where}: name must be a string`);
-  const spec = OPS[node.op];
+  // Own properties only: "toString" or "__proto__" are not ops.
+  const spec = typeof node.op === 'string' && Object.prototype.hasOwnProperty.call(OPS, node.op) ? OPS[node.op] : undefined;
   if (spec === undefined) {
     throw bad(`${where}: unknown op ${JSON.stringify(node.op)} (model format version 1 has ${Object.keys(OPS).join(', ')})`);
   }

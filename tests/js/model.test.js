@@ -238,6 +238,10 @@ describe('loadModel refuses bad bytes with a RangeError naming the problem, and 
 
   test.each([
     ['unknown op', (g) => { g.nodes[1].op = 'tanh'; }, /node 1 "pad": unknown op "tanh" \(model format version 1 has conv1d, conv_transpose1d, relu/],
+    ['an op named like an Object property', (g) => { g.nodes[1].op = 'toString'; }, /node 1 "pad": unknown op "toString"/],
+    ['an op named __proto__', (g) => { g.nodes[1].op = '__proto__'; }, /node 1 "pad": unknown op "__proto__"/],
+    ['an op that is not a string', (g) => { g.nodes[1].op = ['relu']; }, /node 1 "pad": unknown op \["relu"\]/],
+    ['a __proto__ field', (g) => { g.nodes[1] = JSON.parse(`{"__proto__": {"x": 1}, ${JSON.stringify(g.nodes[1]).slice(1)}`); }, /node 1 "pad" \(reflection_pad1d\): unknown field "__proto__"/],
     ['unknown field', (g) => { g.nodes[1].mode = 'reflect'; }, /node 1 "pad" \(reflection_pad1d\): unknown field "mode"/],
     ['unknown top-level field', (g) => { g.weights = []; }, /the graph: unknown field "weights"/],
     ['a node without a name', (g) => { delete g.nodes[0].name; }, /node 0: name must be a string/],
