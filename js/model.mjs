@@ -11,7 +11,7 @@ import {
 } from './caller-values.mjs';
 import { readQTensor, measureQTensorData } from './args.mjs';
 import { STATUS_OUT_OF_MEMORY } from './runtime.mjs';
-import { roundHalfEven } from './observers.mjs';
+import { quantizeInto, dequantizeInto } from './tensors.mjs';
 import { decodeModelFile } from './model-format.mjs';
 import { readBytes, buildModule } from './load.mjs';
 import { moduleInternal } from './modules.mjs';
@@ -123,7 +123,10 @@ export function createModelApi(runtime, classes) {
 
     get disposed() { return this.#handle === null; }
 
-    // Every caller value read once, copied, and quantized: { n, l, unbatched, bytes }.
+    // Every caller value read once and checked: { n, l, unbatched, size, and
+    // bytes (the caller's Uint8Array, measured) or floats (our float32 copy) }.
+    // From here on no caller code runs, so #fillInput copies or quantizes
+    // straight into wasm memory.
     #readInput(what, input) {
       if (input === null || typeof input !== 'object') {
         throw new TypeError(`${what}: input must be a float tensor { data: Float32Array, shape } or a QTensor { data: Uint8Array, shape, scale, zeroPoint }, got ${describe(input)}`);
@@ -136,7 +139,7 @@ export function createModelApi(runtime, classes) {
           throw new RangeError(`${what}: input's quantization (scale ${describe(q.scale)}, zeroPoint ${describe(q.zeroPoint)}) must be the model's input quantization (scale ${this.#input.scale}, zeroPoint ${this.#input.zeroPoint}); pass floats to have them quantized`);
         }
         const measured = measureQTensorData(what, 'input', q);
-        return { ...geometry, bytes: uint8Copy(measured.array, measured.length) };
+        return { ...geometry, size: measured.length, bytes: measured.array, floats: null };
       }
       const dims = readShape(what, 'input.shape', input.shape);
       const geometry = this.#geometry(what, dims);
@@ -145,16 +148,7 @@ export function createModelApi(runtime, classes) {
       if (floats.length !== size) {
         throw new RangeError(`${what}: input.data has ${floats.length} elements but shape [${dims}] needs ${size}`);
       }
-      // torch.quantize_per_tensor (docs/SEMANTICS.md §8), saturating (policy).
-      const inv = Math.fround(1 / Math.fround(this.#input.scale));
-      const zp = this.#input.zeroPoint;
-      const bytes = new Uint8Array(size);
-      const v = floats.values;
-      for (let i = 0; i < size; i++) {
-        const q = Math.fround(zp + roundHalfEven(Math.fround(v[i] * inv)));
-        bytes[i] = q >= 0 ? (q <= 255 ? q : 255) : 0;
-      }
-      return { ...geometry, bytes };
+      return { ...geometry, size, bytes: null, floats: floats.values };
     }
 
     #geometry(what, dims) {
@@ -174,8 +168,13 @@ export function createModelApi(runtime, classes) {
       if (status !== 0) throw modelError(what, status, this.#nodes);
     }
 
+    // The input tensor's bytes in wasm memory: the caller's bytes copied, or
+    // the floats quantized as torch's QuantStub does (docs/SEMANTICS.md §8).
     #fillInput(handle, x) {
-      if (x.bytes.length > 0) copyInto(handle.tensorView(this.#input.index, x.bytes.length), x.bytes);
+      if (x.size === 0) return;
+      const view = handle.tensorView(this.#input.index, x.size);
+      if (x.bytes !== null) copyInto(view, x.bytes);
+      else quantizeInto(view, x.floats, x.size, this.#input.scale, this.#input.zeroPoint);
     }
 
     #runAll(what, handle, x, keepAll) {
@@ -198,13 +197,15 @@ export function createModelApi(runtime, classes) {
     }
 
     #result(handle, x, quantized) {
-      const q = this.#tensorOf(handle, x, this.#output.index);
-      if (quantized || !this.#output.dequantize) return q;
-      // torch's dequantize (docs/SEMANTICS.md §8).
-      const scale = Math.fround(q.scale);
-      const out = new Float32Array(q.data.length);
-      for (let i = 0; i < out.length; i++) out[i] = Math.fround(scale * (q.data[i] - q.zeroPoint));
-      return { data: out, shape: q.shape };
+      if (quantized || !this.#output.dequantize) return this.#tensorOf(handle, x, this.#output.index);
+      // torch's dequantize (docs/SEMANTICS.md §8), read straight from wasm memory.
+      const index = this.#output.index;
+      const channels = this.#output.channels;
+      const length = handle.tensorLength(index);
+      const size = x.n * channels * length;
+      const out = new Float32Array(size);
+      if (size > 0) dequantizeInto(out, handle.tensorView(index, size), size, this.#output.scale, this.#output.zeroPoint);
+      return { data: out, shape: x.unbatched ? [channels, length] : [x.n, channels, length] };
     }
   }
   if (typeof Symbol.dispose === 'symbol') {

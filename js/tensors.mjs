@@ -5,6 +5,23 @@ import { roundHalfEven } from './observers.mjs';
 import { readShape, readFloat32List } from './caller-values.mjs';
 import { checkQuantization, readQTensor, measureQTensorData } from './args.mjs';
 
+// torch.quantize_per_tensor of `count` float32 values into out (a
+// Uint8Array or a view of wasm memory): zp + rint_f32(x * (1/scale)), in
+// float32; saturating (policy: NaN -> 0, above the range -> 255).
+export function quantizeInto(out, values, count, scale, zeroPoint) {
+  const inv = Math.fround(1 / Math.fround(scale));
+  for (let i = 0; i < count; i++) {
+    const v = Math.fround(zeroPoint + roundHalfEven(Math.fround(values[i] * inv)));
+    out[i] = v >= 0 ? (v <= 255 ? v : 255) : 0;
+  }
+}
+
+// Tensor.dequantize() of `count` bytes into out (a Float32Array).
+export function dequantizeInto(out, bytes, count, scale, zeroPoint) {
+  const s = Math.fround(scale);
+  for (let i = 0; i < count; i++) out[i] = Math.fround(s * (bytes[i] - zeroPoint));
+}
+
 export function createTensorFunctions(runtime) {
   function quantizePerTensor(values, shape, scale, zeroPoint) {
     const what = 'quantizePerTensor';
@@ -18,14 +35,8 @@ export function createTensorFunctions(runtime) {
       throw new RangeError(`${what}: values has ${floats.length} elements but shape [${dims}] needs ${size}`);
     }
     checkQuantization(what, 'scale', 'zeroPoint', scale, zeroPoint);
-    const inv = Math.fround(1 / Math.fround(scale));
     const data = new Uint8Array(size);
-    const x = floats.values;
-    for (let i = 0; i < size; i++) {
-      // torch: zp + rint_f32(x * (1/scale)), in float32; saturating (policy).
-      const v = Math.fround(zeroPoint + roundHalfEven(Math.fround(x[i] * inv)));
-      data[i] = v >= 0 ? (v <= 255 ? v : 255) : 0;  // NaN -> 0
-    }
+    quantizeInto(data, floats.values, size, scale, zeroPoint);
     return { data, shape: dims, scale, zeroPoint };
   }
 
@@ -35,12 +46,9 @@ export function createTensorFunctions(runtime) {
     const t = readQTensor(what, 'q', q);
     checkQuantization(what, 'q.scale', 'q.zeroPoint', t.scale, t.zeroPoint);
     const data = measureQTensorData(what, 'q', t);
-    const scale = Math.fround(t.scale);
-    const zp = t.zeroPoint;
     const out = new Float32Array(data.length);
     // (Element reads run no caller code: no copy needed.)
-    const bytes = data.array;
-    for (let i = 0; i < data.length; i++) out[i] = Math.fround(scale * (bytes[i] - zp));
+    dequantizeInto(out, data.array, data.length, t.scale, t.zeroPoint);
     return out;
   }
 
