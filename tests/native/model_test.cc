@@ -282,4 +282,90 @@ TEST(ThreadsModel, SameBytesOnOneTwoAndFourThreads) {
   qconv::set_min_parallel_work(uint64_t{1} << 20);
 }
 
+// A fused ReLU on the shapes where threads once went wrong (issue 11):
+// ConvTranspose1d outputs no tap reaches (stride > K: bias-only phases) in
+// output rows a multiple of 256 bytes long (staged output blocks), and the
+// depthwise path; on 1, 2 and 4 threads every byte is max(the plain
+// one-thread output, zero point).
+TEST(ThreadsModel, FusedReluOnBiasOnlyPhasesAndStagedRows) {
+  struct Shape {
+    qconv::OperatorKind kind;
+    int64_t cin, cout, k, stride, padding, output_padding, groups, batch, length;
+  };
+  const Shape shapes[] = {
+      {qconv::OperatorKind::kConvTranspose1d, 16, 16, 2, 5, 0, 4, 1, 2, 51},    // Lout 256, 3 of 5 phases bias-only
+      {qconv::OperatorKind::kConvTranspose1d, 8, 24, 3, 7, 1, 0, 1, 1, 74},     // Lout 512 (odd channel count of blocks)
+      {qconv::OperatorKind::kConvTranspose1d, 12, 12, 4, 2, 1, 0, 12, 3, 128},  // depthwise, Lout 256
+      {qconv::OperatorKind::kConv1d, 10, 9, 3, 1, 1, 0, 1, 2, 768},             // odd channels, Lout 768
+  };
+  qconv::set_min_parallel_work(1);
+  for (const Shape& sh : shapes) {
+    std::vector<uint8_t> reference;
+    for (size_t threads : {1, 2, 4}) {
+      Error e;
+      ASSERT_EQ(qconv::set_num_threads(threads, &e), Status::kOk) << e.message;
+      for (bool relu : {false, true}) {
+        qconv::ConvParams p;
+        p.kind = sh.kind;
+        p.in_channels = sh.cin;
+        p.out_channels = sh.cout;
+        p.kernel_size = sh.k;
+        p.stride = sh.stride;
+        p.padding = sh.padding;
+        p.output_padding = sh.output_padding;
+        p.groups = sh.groups;
+        Operator* op = nullptr;
+        ASSERT_EQ(qconv::create_operator(p, &op, &e), Status::kOk) << e.message;
+        std::mt19937 rng(static_cast<uint32_t>(sh.cin * 131 + sh.k));
+        std::vector<int8_t> w(static_cast<size_t>(sh.cout * (sh.cin / sh.groups) * sh.k));
+        for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 61) - 30);
+        std::vector<float> bias(static_cast<size_t>(sh.cout));
+        for (auto& v : bias) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) * 0.01f;
+        const double scale = 0.004, wzp = 0;
+        qconv::WeightDesc d;
+        d.data = w.data();
+        d.size = w.size();
+        d.scales = &scale;
+        d.zero_points = &wzp;
+        ASSERT_EQ(qconv::set_weights(op, d, bias.data(), bias.size(), &e), Status::kOk) << e.message;
+        ASSERT_EQ(qconv::set_output_quantization(op, 0.05, 131, &e), Status::kOk);
+        qconv::set_fused_relu(op, relu);
+        qconv::InputDesc in;
+        in.batch = sh.batch;
+        in.channels = sh.cin;
+        in.length = sh.length;
+        in.scale = 0.05;
+        in.zero_point = 120;
+        int64_t lout = 0;
+        ASSERT_EQ(qconv::reshape(op, in, -1, &lout, &e), Status::kOk) << e.message;
+        EXPECT_EQ(lout % 256, 0);
+        std::vector<uint8_t> x(static_cast<size_t>(sh.batch * sh.cin * sh.length));
+        for (auto& v : x) v = static_cast<uint8_t>(rng());
+        std::vector<uint8_t> y(static_cast<size_t>(sh.batch * sh.cout * lout), 0xA5);
+        ASSERT_EQ(qconv::setup(op, x.data(), y.data()), Status::kOk);
+        ASSERT_EQ(qconv::run(op), Status::kOk);
+        qconv::delete_operator(op);
+        if (!relu) {
+          if (threads == 1) reference = y;
+          EXPECT_EQ(y, reference) << "plain, " << threads << " threads";
+          continue;
+        }
+        std::vector<uint8_t> expected = reference;
+        size_t clamped = 0;
+        for (auto& v : expected) {
+          if (v < 131) {
+            v = 131;
+            ++clamped;
+          }
+        }
+        EXPECT_GT(clamped, 0u);
+        EXPECT_EQ(y, expected) << "relu, " << threads << " threads, Lout " << lout;
+      }
+    }
+  }
+  Error e;
+  qconv::set_num_threads(1, &e);
+  qconv::set_min_parallel_work(uint64_t{1} << 20);
+}
+
 }  // namespace
