@@ -80,7 +80,7 @@ export function crc32(bytes, start = 0, end = bytes.length) {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-export function hex32(v) {
+function hex32(v) {
   return `0x${v.toString(16).padStart(8, '0')}`;
 }
 
@@ -169,44 +169,53 @@ export function encodeModuleFile(what, m) {
 // the module's to say when it is built from them.
 export function decodeModuleFile(what, bytes, expectedKind) {
   const bad = (message) => new RangeError(`${what}: ${message}`);
-  const view = checkEnvelope(bytes, bad);
+  const view = checkEnvelope(bytes, bad, MODULE_ENVELOPE);
   const { m, flags, counts } = readHeader(view, bad, expectedKind);
   readBody(bytes, view, m, flags, counts, bad);
   return m;
 }
 
-// The magic, version, lengths and checksums, in docs/FORMAT.md's order:
-// after them the bytes are what a writer wrote. Returns a DataView of them.
-function checkEnvelope(bytes, bad) {
+// The saved module's envelope (docs/FORMAT.md), for checkEnvelope.
+const MODULE_ENVELOPE = {
+  magic: FORMAT_MAGIC, magicText: '51 43 4f 4e 56 31 44 00 ("QCONV1D\\0")', notA: 'a saved qconv-wasm module',
+  noun: 'module', versionWord: 'format version', maxVersion: FORMAT_VERSION, headerBytes: FORMAT_HEADER_BYTES,
+  headerCrcAt: OFF_HEADER_CRC,
+};
+
+// The magic, version, lengths and checksums, in docs/FORMAT.md's order
+// (docs/MODEL-FORMAT.md's envelope is the same with its own layout: magic,
+// the u16 version at 8, the u32 total length at 12, a header CRC, a file
+// CRC): after them the bytes are what a writer wrote. Returns a DataView of them.
+export function checkEnvelope(bytes, bad, layout) {
   const n = bytes.length;
   const truncated = (detail) => bad(`the bytes are truncated: ${detail}`);
-  for (let i = 0; i < Math.min(n, FORMAT_MAGIC.length); i++) {
-    if (bytes[i] !== FORMAT_MAGIC[i]) {
+  for (let i = 0; i < Math.min(n, layout.magic.length); i++) {
+    if (bytes[i] !== layout.magic[i]) {
       const seen = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-      throw bad(`not a saved qconv-wasm module: the bytes start with ${seen}, not the magic 51 43 4f 4e 56 31 44 00 ("QCONV1D\\0")`);
+      throw bad(`not ${layout.notA}: the bytes start with ${seen}, not the magic ${layout.magicText}`);
     }
   }
   if (n < OFF_VERSION + 2) {
-    throw truncated(`got ${n} bytes, the header alone is ${FORMAT_HEADER_BYTES}`);
+    throw truncated(`got ${n} bytes, the header alone is ${layout.headerBytes}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, n);
   const version = view.getUint16(OFF_VERSION, true);
-  if (version === 0) throw bad('format version 0 is not a valid version (versions start at 1)');
-  if (version > FORMAT_VERSION) {
-    throw bad(`format version ${version} is newer than this library reads (${FORMAT_VERSION})`);
+  if (version === 0) throw bad(`${layout.versionWord} 0 is not a valid version (versions start at 1)`);
+  if (version > layout.maxVersion) {
+    throw bad(`${layout.versionWord} ${version} is newer than this library reads (${layout.maxVersion})`);
   }
-  if (n < FORMAT_HEADER_BYTES) {
-    throw truncated(`got ${n} bytes, the header alone is ${FORMAT_HEADER_BYTES}`);
+  if (n < layout.headerBytes) {
+    throw truncated(`got ${n} bytes, the header alone is ${layout.headerBytes}`);
   }
-  const storedHeaderCrc = view.getUint32(OFF_HEADER_CRC, true);
-  const headerCrc = crc32(bytes, 0, OFF_HEADER_CRC);
+  const storedHeaderCrc = view.getUint32(layout.headerCrcAt, true);
+  const headerCrc = crc32(bytes, 0, layout.headerCrcAt);
   if (storedHeaderCrc !== headerCrc) {
     throw bad(`header checksum mismatch (stored ${hex32(storedHeaderCrc)}, computed ${hex32(headerCrc)}): the bytes are corrupt`);
   }
   const total = view.getUint32(OFF_TOTAL_LENGTH, true);
-  if (n < total) throw truncated(`the header says the module is ${total} bytes, got ${n}`);
+  if (n < total) throw truncated(`the header says the ${layout.noun} is ${total} bytes, got ${n}`);
   if (n > total) {
-    throw bad(`${n - total} trailing byte${n - total === 1 ? '' : 's'} after the module's end (the header says ${total} bytes, got ${n})`);
+    throw bad(`${n - total} trailing byte${n - total === 1 ? '' : 's'} after the ${layout.noun}'s end (the header says ${total} bytes, got ${n})`);
   }
   const storedCrc = view.getUint32(total - 4, true);
   const fileCrc = crc32(bytes, 0, total - 4);

@@ -3,12 +3,16 @@
 // before anything is built. Every problem is a RangeError starting with
 // `what` ('loadModel').
 
-import { crc32, hex32, decodeModuleFile } from './format.mjs';
+import { checkEnvelope, decodeModuleFile } from './format.mjs';
 
 export const MODEL_MAGIC = [0x51, 0x43, 0x4f, 0x4e, 0x56, 0x4d, 0x44, 0x4c];  // "QCONVMDL"
 const MODULE_MAGIC = [0x51, 0x43, 0x4f, 0x4e, 0x56, 0x31, 0x44, 0x00];       // "QCONV1D\0"
 export const MODEL_VERSION = 1;
 const HEADER_BYTES = 32;
+const MODEL_ENVELOPE = {
+  magic: MODEL_MAGIC, magicText: '51 43 4f 4e 56 4d 44 4c ("QCONVMDL")', notA: 'a qconv-wasm model', noun: 'model',
+  versionWord: 'model format version', maxVersion: MODEL_VERSION, headerBytes: HEADER_BYTES, headerCrcAt: 28,
+};
 
 // op -> { inputs: exact count or 'many', fields: { name: check } }.
 const isBool = (v) => typeof v === 'boolean';
@@ -43,34 +47,8 @@ export function decodeModelFile(what, bytes) {
   if (n >= 8 && starts(MODULE_MAGIC)) {
     throw bad('the bytes hold a single saved module (docs/FORMAT.md), not a model: read it with load(bytes)');
   }
-  if (!starts(MODEL_MAGIC)) {
-    const seen = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw bad(`not a qconv-wasm model: the bytes start with ${seen}, not the magic 51 43 4f 4e 56 4d 44 4c ("QCONVMDL")`);
-  }
-  const truncated = (detail) => bad(`the bytes are truncated: ${detail}`);
-  if (n < 10) throw truncated(`got ${n} bytes, the header alone is ${HEADER_BYTES}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, n);
-  const version = view.getUint16(8, true);
-  if (version === 0) throw bad('model format version 0 is not a valid version (versions start at 1)');
-  if (version > MODEL_VERSION) {
-    throw bad(`model format version ${version} is newer than this library reads (${MODEL_VERSION})`);
-  }
-  if (n < HEADER_BYTES) throw truncated(`got ${n} bytes, the header alone is ${HEADER_BYTES}`);
-  const storedHeaderCrc = view.getUint32(28, true);
-  const headerCrc = crc32(bytes, 0, 28);
-  if (storedHeaderCrc !== headerCrc) {
-    throw bad(`header checksum mismatch (stored ${hex32(storedHeaderCrc)}, computed ${hex32(headerCrc)}): the bytes are corrupt`);
-  }
+  const view = checkEnvelope(bytes, bad, MODEL_ENVELOPE);
   const total = view.getUint32(12, true);
-  if (n < total) throw truncated(`the header says the model is ${total} bytes, got ${n}`);
-  if (n > total) {
-    throw bad(`${n - total} trailing byte${n - total === 1 ? '' : 's'} after the model's end (the header says ${total} bytes, got ${n})`);
-  }
-  const storedCrc = view.getUint32(total - 4, true);
-  const fileCrc = crc32(bytes, 0, total - 4);
-  if (storedCrc !== fileCrc) {
-    throw bad(`checksum mismatch (stored ${hex32(storedCrc)}, computed ${hex32(fileCrc)}): the bytes are corrupt`);
-  }
   // From here on the bytes are what a writer wrote: what fails is the writer's.
   if (view.getUint16(10, true) !== 0 || view.getUint32(24, true) !== 0) {
     throw bad('the reserved header fields (offsets 10 and 24) must be 0 in model format version 1');
