@@ -111,6 +111,9 @@ class ConvStream {
   #base = 0;
   #inputView = null;
   #outputView = null;
+  // The window length the twin was last set up for, and its output length.
+  #setupLength = -1;
+  #setupOutput = 0;
 
   // geometry: the module's parameters, resolved (see openConvStream).
   constructor(runtime, name, twin, moduleHandle, owner, g) {
@@ -397,8 +400,16 @@ class ConvStream {
   // returns its output length (checked against `expected` unless -1).
   #runTwin(what, start, length, expected) {
     const twin = this.#twin;
-    const outLength = twin.setup(this.#batch, this.#inChannels, length, this.#inScale, this.#inZeroPoint, -1);
-    if (outLength < 0) throw this.#runtime.nativeError(what, this.#name, -outLength);
+    // The twin is ours alone: with the window length of the last push (the
+    // steady state of equal chunks) its plan and buffers are still bound.
+    let outLength = this.#setupOutput;
+    if (length !== this.#setupLength) {
+      this.#setupLength = -1;
+      outLength = twin.setup(this.#batch, this.#inChannels, length, this.#inScale, this.#inZeroPoint, -1);
+      if (outLength < 0) throw this.#runtime.nativeError(what, this.#name, -outLength);
+      this.#setupLength = length;
+      this.#setupOutput = outLength;
+    }
     if (expected >= 0 && outLength !== expected) {
       throw new Error(`${what}: window of ${length} gives ${outLength} outputs, expected ${expected} (internal error)`);
     }
