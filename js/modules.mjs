@@ -14,6 +14,7 @@ import { encodeModuleFile } from './format.mjs';
 import { STATUS_OUT_OF_MEMORY } from './runtime.mjs';
 import { fromFloat } from './from-float.mjs';
 import { loadModule } from './load.mjs';
+import { openConvStream } from './stream.mjs';
 
 // qconv::OperatorKind codes.
 const KIND_CONV1D = 0;
@@ -50,6 +51,8 @@ class QuantizedConvBase {
   #outputView = null;
   #inputQuantization = null;
   #forwardName;
+  // The open streams (js/stream.mjs), disposed with the module.
+  #streams = new Set();
 
   // runtime: the library instance's Runtime (js/runtime.mjs); name:
   // 'ConvTranspose1d' or 'Conv1d'; args: the constructor's arguments.
@@ -268,8 +271,15 @@ class QuantizedConvBase {
     };
   }
 
+  // A chunked forward over a snapshot of this module (js/stream.mjs).
+  stream() {
+    const what = this.#what('stream');
+    return openConvStream(this.#runtime, this.#name, what, this, this.#live(what), this.#streams);
+  }
+
   dispose() {
     if (this.#handle === null) return;
+    for (const s of [...this.#streams]) s.dispose();
     if (registry) registry.unregister(this);
     this.#handle.delete();
     this.#handle = null;
