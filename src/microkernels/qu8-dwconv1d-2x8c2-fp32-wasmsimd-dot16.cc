@@ -47,7 +47,34 @@ QCONV_INLINE v128_t requantize_unclamped(v128_t acc, v128_t scale, v128_t magic,
   return wasm_i32x4_sub(wasm_f32x4_add(f, magic), magic_less_zero_point);
 }
 
-template <bool kShared, bool kClamp>
+// Adds one tap pair's products for positions u..u+7 (two dot products per
+// phase; the zipped inputs serve both phases when they share rows).
+template <bool kShared>
+QCONV_INLINE void add_pair(const uint8_t* a0p, const uint8_t* a1p, const uint8_t* b0p,
+                           const uint8_t* b1p, v128_t wa, v128_t wb, v128_t* a0, v128_t* a1,
+                           v128_t* b0, v128_t* b1) {
+  const v128_t x0 = wasm_u16x8_load8x8(a0p);
+  const v128_t x1 = wasm_u16x8_load8x8(a1p);
+  const v128_t lo = wasm_i16x8_shuffle(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11);
+  const v128_t hi = wasm_i16x8_shuffle(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15);
+  *a0 = wasm_i32x4_add(*a0, wasm_i32x4_dot_i16x8(lo, wa));
+  *a1 = wasm_i32x4_add(*a1, wasm_i32x4_dot_i16x8(hi, wa));
+  if constexpr (kShared) {
+    *b0 = wasm_i32x4_add(*b0, wasm_i32x4_dot_i16x8(lo, wb));
+    *b1 = wasm_i32x4_add(*b1, wasm_i32x4_dot_i16x8(hi, wb));
+  } else {
+    const v128_t y0 = wasm_u16x8_load8x8(b0p);
+    const v128_t y1 = wasm_u16x8_load8x8(b1p);
+    const v128_t blo = wasm_i16x8_shuffle(y0, y1, 0, 8, 1, 9, 2, 10, 3, 11);
+    const v128_t bhi = wasm_i16x8_shuffle(y0, y1, 4, 12, 5, 13, 6, 14, 7, 15);
+    *b0 = wasm_i32x4_add(*b0, wasm_i32x4_dot_i16x8(blo, wb));
+    *b1 = wasm_i32x4_add(*b1, wasm_i32x4_dot_i16x8(bhi, wb));
+  }
+}
+
+// kOnePair: one tap pair (a K = 4 or K = 3 kernel), its rows and weights
+// kept in locals; otherwise the pairs are walked per step.
+template <bool kShared, bool kClamp, bool kOnePair>
 void run(size_t n, size_t pairs, const uint8_t* const* rows_a, const int16_t* w_a,
          const uint8_t* const* rows_b, const int16_t* w_b, int32_t bias_a, int32_t bias_b,
          float scale, uint8_t* c, const RequantParams& params) {
@@ -59,28 +86,22 @@ void run(size_t n, size_t pairs, const uint8_t* const* rows_a, const int16_t* w_
   int32_t low = params.output_zero_point + static_cast<int32_t>(params.min_less_zero_point);
   low = low < 0 ? 0 : (low > 255 ? 255 : low);
   const v128_t vlow = wasm_i8x16_splat(static_cast<int8_t>(low));
+  const uint8_t* ra0 = rows_a[0];
+  const uint8_t* ra1 = rows_a[1];
+  const uint8_t* rb0 = rows_b[0];
+  const uint8_t* rb1 = rows_b[1];
+  const v128_t wa = wasm_v128_load32_splat(w_a);
+  const v128_t wb = wasm_v128_load32_splat(w_b);
   const size_t positions = (n + 1) / 2;
   for (size_t u = 0; u < positions; u += 8) {
     v128_t a0 = vbias_a, a1 = vbias_a, b0 = vbias_b, b1 = vbias_b;
-    for (size_t p = 0; p < pairs; ++p) {
-      const v128_t x0 = wasm_u16x8_load8x8(rows_a[2 * p] + u);
-      const v128_t x1 = wasm_u16x8_load8x8(rows_a[2 * p + 1] + u);
-      const v128_t lo = wasm_i16x8_shuffle(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11);
-      const v128_t hi = wasm_i16x8_shuffle(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15);
-      const v128_t wa = wasm_v128_load32_splat(w_a + 2 * p);
-      const v128_t wb = wasm_v128_load32_splat(w_b + 2 * p);
-      a0 = wasm_i32x4_add(a0, wasm_i32x4_dot_i16x8(lo, wa));
-      a1 = wasm_i32x4_add(a1, wasm_i32x4_dot_i16x8(hi, wa));
-      if constexpr (kShared) {
-        b0 = wasm_i32x4_add(b0, wasm_i32x4_dot_i16x8(lo, wb));
-        b1 = wasm_i32x4_add(b1, wasm_i32x4_dot_i16x8(hi, wb));
-      } else {
-        const v128_t y0 = wasm_u16x8_load8x8(rows_b[2 * p] + u);
-        const v128_t y1 = wasm_u16x8_load8x8(rows_b[2 * p + 1] + u);
-        const v128_t blo = wasm_i16x8_shuffle(y0, y1, 0, 8, 1, 9, 2, 10, 3, 11);
-        const v128_t bhi = wasm_i16x8_shuffle(y0, y1, 4, 12, 5, 13, 6, 14, 7, 15);
-        b0 = wasm_i32x4_add(b0, wasm_i32x4_dot_i16x8(blo, wb));
-        b1 = wasm_i32x4_add(b1, wasm_i32x4_dot_i16x8(bhi, wb));
+    if constexpr (kOnePair) {
+      add_pair<kShared>(ra0 + u, ra1 + u, rb0 + u, rb1 + u, wa, wb, &a0, &a1, &b0, &b1);
+    } else {
+      for (size_t p = 0; p < pairs; ++p) {
+        add_pair<kShared>(rows_a[2 * p] + u, rows_a[2 * p + 1] + u, rows_b[2 * p] + u,
+                          rows_b[2 * p + 1] + u, wasm_v128_load32_splat(w_a + 2 * p),
+                          wasm_v128_load32_splat(w_b + 2 * p), &a0, &a1, &b0, &b1);
       }
     }
     v128_t va, vb;
@@ -109,6 +130,19 @@ void run(size_t n, size_t pairs, const uint8_t* const* rows_a, const int16_t* w_
   }
 }
 
+template <bool kShared, bool kClamp>
+void run_pairs(size_t n, size_t pairs, const uint8_t* const* rows_a, const int16_t* w_a,
+               const uint8_t* const* rows_b, const int16_t* w_b, int32_t bias_a, int32_t bias_b,
+               float scale, uint8_t* c, const RequantParams& params) {
+  if (pairs == 1) {
+    run<kShared, kClamp, true>(n, pairs, rows_a, w_a, rows_b, w_b, bias_a, bias_b, scale, c,
+                               params);
+  } else {
+    run<kShared, kClamp, false>(n, pairs, rows_a, w_a, rows_b, w_b, bias_a, bias_b, scale, c,
+                                params);
+  }
+}
+
 }  // namespace
 
 void qu8_dwconv1d_fp32_ukernel_2x8c2__wasmsimd_dot16(size_t n, size_t pairs,
@@ -125,14 +159,14 @@ void qu8_dwconv1d_fp32_ukernel_2x8c2__wasmsimd_dot16(size_t n, size_t pairs,
   const bool clamp = clamps_needed(pairs, w_a, w_b, bias, scale);
   if (shared) {
     if (clamp) {
-      run<true, true>(n, pairs, rows_a, w_a, rows_b, w_b, bias_a, bias_b, scale, c, params);
+      run_pairs<true, true>(n, pairs, rows_a, w_a, rows_b, w_b, bias_a, bias_b, scale, c, params);
     } else {
-      run<true, false>(n, pairs, rows_a, w_a, rows_b, w_b, bias_a, bias_b, scale, c, params);
+      run_pairs<true, false>(n, pairs, rows_a, w_a, rows_b, w_b, bias_a, bias_b, scale, c, params);
     }
   } else if (clamp) {
-    run<false, true>(n, pairs, rows_a, w_a, rows_b, w_b, bias_a, bias_b, scale, c, params);
+    run_pairs<false, true>(n, pairs, rows_a, w_a, rows_b, w_b, bias_a, bias_b, scale, c, params);
   } else {
-    run<false, false>(n, pairs, rows_a, w_a, rows_b, w_b, bias_a, bias_b, scale, c, params);
+    run_pairs<false, false>(n, pairs, rows_a, w_a, rows_b, w_b, bias_a, bias_b, scale, c, params);
   }
 }
 
