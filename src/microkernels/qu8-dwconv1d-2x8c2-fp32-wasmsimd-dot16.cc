@@ -92,8 +92,8 @@ void run(size_t n, size_t pairs, const uint8_t* const* rows_a, const int16_t* w_
   const uint8_t* rb1 = rows_b[1];
   const v128_t wa = wasm_v128_load32_splat(w_a);
   const v128_t wb = wasm_v128_load32_splat(w_b);
-  const size_t positions = (n + 1) / 2;
-  for (size_t u = 0; u < positions; u += 8) {
+  // 16 outputs (8 positions of both phases) from position u.
+  auto step = [&](size_t u) __attribute__((always_inline)) {
     v128_t a0 = vbias_a, a1 = vbias_a, b0 = vbias_b, b1 = vbias_b;
     if constexpr (kOnePair) {
       add_pair<kShared>(ra0 + u, ra1 + u, rb0 + u, rb1 + u, wa, wb, &a0, &a1, &b0, &b1);
@@ -119,14 +119,14 @@ void run(size_t n, size_t pairs, const uint8_t* const* rows_a, const int16_t* w_
     v128_t out = wasm_u8x16_narrow_i16x8(wasm_i16x8_shuffle(va, vb, 0, 8, 1, 9, 2, 10, 3, 11),
                                          wasm_i16x8_shuffle(va, vb, 4, 12, 5, 13, 6, 14, 7, 15));
     if constexpr (!kClamp) out = wasm_u8x16_max(out, vlow);
-    uint8_t* o = c + 2 * u;
-    if (n - 2 * u >= 16) {
-      wasm_v128_store(o, out);
-    } else {
-      uint8_t tail[16];
-      wasm_v128_store(tail, out);
-      for (size_t i = 0; i < n - 2 * u; ++i) o[i] = tail[i];
-    }
+    return out;
+  };
+  size_t u = 0;
+  for (; 2 * u + 16 <= n; u += 8) wasm_v128_store(c + 2 * u, step(u));
+  if (2 * u < n) {
+    uint8_t tail[16];
+    wasm_v128_store(tail, step(u));
+    for (size_t i = 0; i < n - 2 * u; ++i) c[2 * u + i] = tail[i];
   }
 }
 
