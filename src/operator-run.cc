@@ -162,13 +162,28 @@ void even_taps(PairTaps* a, PairTaps* b) {
   while (b->count < a->count || b->count % 2 != 0) b->pad_back();
 }
 
+// One output from a phase's taps (output 0 when the 2x8c2 calls start at 1):
+// the kernels' arithmetic, without a kernel call per channel.
+uint8_t single_output(const PairTaps& taps, int32_t zero_point, int32_t bias, float scale,
+                      const RequantParams& rq) {
+  uint32_t acc = static_cast<uint32_t>(bias);
+  for (size_t t = 0; t < taps.count; ++t) {
+    acc += static_cast<uint32_t>(int32_t{taps.w[t]} * (int32_t{taps.rows[t][0]} - zero_point));
+  }
+  return requantize_fp32_magic(static_cast<int32_t>(acc), scale, rq.output_zero_point,
+                               rq.min_less_zero_point);
+}
+
 // dwconv1d path with dw_pair: output channels [co0, co1), both phases of
-// each in one 2x8c2 call (plus one for output 0 when starting at output 1
-// lets the phases share their rows).
+// each in one 2x8c2 call. The calls start at output 0 (even phase at u, odd
+// at u), or at output 1 (odd at u, even at u + 1) when only that lets the
+// phases share their rows; channels differ only by where their rows start,
+// so the first channel decides for all.
 void dwconv_channels_pair(const Operator* op, size_t rows_offset, uint8_t* out_n, int64_t co0,
                           int64_t co1) {
   const int64_t cin_g = op->plan.in_per_group, cout_g = op->plan.out_per_group,
                 lout = op->shape.output_length;
+  const int32_t zp = op->shape.input_zero_point;
   const RequantParams rq = {op->out_zero_point, op->relu ? 0.0f : -512.0f};
   const uint8_t* base = reinterpret_cast<const uint8_t*>(op->scratch.input_rows.data() + rows_offset);
   PhaseWalk walk(op);
@@ -177,39 +192,43 @@ void dwconv_channels_pair(const Operator* op, size_t rows_offset, uint8_t* out_n
   const size_t f = ph[0]->out_first == 0 ? 0 : 1;
   const Phase& even = *ph[f];
   const Phase& odd = *ph[1 - f];
+  auto group_offset = [&](int64_t co) {
+    return static_cast<size_t>(co / cout_g * cin_g * op->shape.row_length);
+  };
+  bool from_one = false;
+  if (odd.count > 0 && co0 < co1) {
+    PairTaps a, b, a1, b1;
+    pair_taps(op, even, base, group_offset(co0), co0, 0, &a);
+    pair_taps(op, odd, base, group_offset(co0), co0, 0, &b);
+    even_taps(&a, &b);
+    pair_taps(op, odd, base, group_offset(co0), co0, 0, &a1);
+    pair_taps(op, even, base, group_offset(co0), co0, 1, &b1);
+    even_taps(&a1, &b1);
+    from_one = !same_rows(a, b) && same_rows(a1, b1);
+  }
   for (int64_t co = co0; co < co1; ++co) {
-    const int64_t g = co / cout_g;
-    const size_t group_offset = static_cast<size_t>(g * cin_g * op->shape.row_length);
     const int32_t bias = op->requant.bias[co];
     const float scale = op->requant.scales[co];
     uint8_t* c = out_n + co * lout;
     PairTaps a, b;
-    pair_taps(op, even, base, group_offset, co, 0, &a);
+    pair_taps(op, even, base, group_offset(co), co, 0, &a);
     if (odd.count == 0) {  // lout == 1
-      even_taps(&a, &a);
-      op->kernels->dwconv1d_pair(1, a.count / 2, a.rows, a.w, a.rows, a.w,
-                                 op->shape.input_zero_point, bias, scale, c, rq);
+      c[0] = single_output(a, zp, bias, scale, rq);
       continue;
     }
-    pair_taps(op, odd, base, group_offset, co, 0, &b);
-    even_taps(&a, &b);
-    if (!same_rows(a, b)) {
-      // From output 1: odd output u, then even output u + 1.
-      PairTaps a1, b1;
-      pair_taps(op, odd, base, group_offset, co, 0, &a1);
-      pair_taps(op, even, base, group_offset, co, 1, &b1);
-      even_taps(&a1, &b1);
-      if (same_rows(a1, b1)) {
-        op->kernels->dwconv1d_pair(1, a.count / 2, a.rows, a.w, b.rows, b.w,
-                                   op->shape.input_zero_point, bias, scale, c, rq);
-        op->kernels->dwconv1d_pair(static_cast<size_t>(lout - 1), a1.count / 2, a1.rows, a1.w,
-                                   b1.rows, b1.w, op->shape.input_zero_point, bias, scale, c + 1,
-                                   rq);
-        continue;
-      }
+    if (from_one) {
+      c[0] = single_output(a, zp, bias, scale, rq);
+      pair_taps(op, odd, base, group_offset(co), co, 0, &a);
+      pair_taps(op, even, base, group_offset(co), co, 1, &b);
+      even_taps(&a, &b);
+      op->kernels->dwconv1d_pair(static_cast<size_t>(lout - 1), a.count / 2, a.rows, a.w, b.rows,
+                                 b.w, zp, bias, scale, c + 1, rq);
+      continue;
     }
+    pair_taps(op, odd, base, group_offset(co), co, 0, &b);
+    even_taps(&a, &b);
     op->kernels->dwconv1d_pair(static_cast<size_t>(lout), a.count / 2, a.rows, a.w, b.rows, b.w,
-                               op->shape.input_zero_point, bias, scale, c, rq);
+                               zp, bias, scale, c, rq);
   }
 }
 
