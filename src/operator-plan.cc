@@ -268,6 +268,9 @@ Status plan_parameters(Operator* op, Error* error) {
   plan.channel_major = plan.out_per_group <= 4 || (plan.in_per_group <= 2 && !all_contiguous) ||
                        conv1d_bytes > 4 * weights + kPackedSlackBytes ||
                        weights + conv1d_bytes > kMaxBytes;
+  plan.dw_pair = plan.channel_major && is_transposed(p) && p.stride == 2 &&
+                 plan.num_phases == 2 &&
+                 static_cast<uint64_t>(plan.in_per_group) * plan.long_taps <= kDwconv1dPairMaxTaps;
   const uint64_t packed_bytes = plan.channel_major ? weights * sizeof(int16_t) : conv1d_bytes;
   if (packed_bytes > kMaxBytes) {
     return too_large(error, p, "the packed weights of shape " + weight_shape_string(p),

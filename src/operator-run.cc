@@ -66,6 +66,19 @@ void prepare_channel_rows(const Operator* op, const uint8_t* x, int16_t* rows, i
   const int64_t sub_rows = transposed ? 1 : std::min(p.stride, padded);
   const int64_t row_length = op->shape.row_length;
   const int32_t zp = op->shape.input_zero_point;
+  if (op->plan.dw_pair) {
+    // uint8 rows: the 2x8c2 kernel widens as it loads. Padding holds the
+    // zero point (x - zp = 0); the slack is filled too, so that every byte
+    // the kernel reads is defined.
+    uint8_t* bytes = reinterpret_cast<uint8_t*>(rows);
+    for (int64_t c = c0; c < c1; ++c) {
+      uint8_t* dst = bytes + c * row_length;
+      std::memset(dst, zp, static_cast<size_t>(before));
+      std::memcpy(dst + before, x + c * L, static_cast<size_t>(L));
+      std::memset(dst + before + L, zp, static_cast<size_t>(row_length - before - L));
+    }
+    return;
+  }
   for (int64_t c = c0; c < c1; ++c) {
     const uint8_t* src = x + c * L;
     int16_t* dst = rows + c * sub_rows * row_length;
@@ -96,6 +109,129 @@ void prepare_channel_rows(const Operator* op, const uint8_t* x, int16_t* rows, i
   }
 }
 
+// One phase's taps for the 2x8c2 kernel, from output u0 of the phase on:
+// uint8 row pointers and weights, padded to an even count with zero weights.
+struct PairTaps {
+  const uint8_t* rows[kDwconv1dPairMaxTaps + 1];
+  int16_t w[kDwconv1dPairMaxTaps + 1];
+  size_t count = 0;
+  void pad_back() { rows[count] = rows[count - 1], w[count++] = 0; }
+  void pad_front() {
+    for (size_t t = count; t > 0; --t) rows[t] = rows[t - 1], w[t] = w[t - 1];
+    rows[0] = rows[1], w[0] = 0;  // the caller may point it elsewhere
+    ++count;
+  }
+};
+
+void pair_taps(const Operator* op, const Phase& ph, const uint8_t* base, size_t group_offset,
+               int64_t co, int64_t u0, PairTaps* taps) {
+  const size_t n = static_cast<size_t>(op->plan.in_per_group) * ph.num_taps;
+  const int16_t* const* table = op->scratch.row_table.data() + ph.dw_rows_offset;
+  const int16_t* rows0 = op->scratch.input_rows.data();
+  const int16_t* w = op->weights.dw_packed.data() + ph.dw_weight_offset + co * n;
+  for (size_t t = 0; t < n; ++t) {
+    taps->rows[t] = base + (table[t] - rows0) + group_offset + u0;
+    taps->w[t] = w[t];
+  }
+  taps->count = n;
+}
+
+bool same_rows(const PairTaps& a, const PairTaps& b) {
+  if (a.count != b.count) return false;
+  for (size_t t = 0; t < a.count; ++t) {
+    if (a.rows[t] != b.rows[t]) return false;
+  }
+  return true;
+}
+
+// Evens the tap counts of a and b, with zero weights where they let the two
+// phases read the same rows (a K = 3 kernel: 2 taps and 1).
+void even_taps(PairTaps* a, PairTaps* b) {
+  for (PairTaps* longer : {a, b}) {
+    PairTaps* shorter = longer == a ? b : a;
+    if (longer->count != shorter->count + 1 || longer->count % 2 != 0) continue;
+    PairTaps front = *shorter, back = *shorter;
+    front.pad_front();
+    front.rows[0] = longer->rows[0];
+    back.pad_back();
+    back.rows[back.count - 1] = longer->rows[longer->count - 1];
+    if (same_rows(front, *longer)) *shorter = front;
+    if (same_rows(back, *longer)) *shorter = back;
+  }
+  while (a->count < b->count || a->count % 2 != 0) a->pad_back();
+  while (b->count < a->count || b->count % 2 != 0) b->pad_back();
+}
+
+// One output from a phase's taps (output 0 when the 2x8c2 calls start at 1):
+// the kernels' arithmetic, without a kernel call per channel.
+uint8_t single_output(const PairTaps& taps, int32_t zero_point, int32_t bias, float scale,
+                      const RequantParams& rq) {
+  uint32_t acc = static_cast<uint32_t>(bias);
+  for (size_t t = 0; t < taps.count; ++t) {
+    acc += static_cast<uint32_t>(int32_t{taps.w[t]} * (int32_t{taps.rows[t][0]} - zero_point));
+  }
+  return requantize_fp32_magic(static_cast<int32_t>(acc), scale, rq.output_zero_point,
+                               rq.min_less_zero_point);
+}
+
+// dwconv1d path with dw_pair: output channels [co0, co1), both phases of
+// each in one 2x8c2 call. The calls start at output 0 (even phase at u, odd
+// at u), or at output 1 (odd at u, even at u + 1) when only that lets the
+// phases share their rows; channels differ only by where their rows start,
+// so the first channel decides for all.
+void dwconv_channels_pair(const Operator* op, size_t rows_offset, uint8_t* out_n, int64_t co0,
+                          int64_t co1) {
+  const int64_t cin_g = op->plan.in_per_group, cout_g = op->plan.out_per_group,
+                lout = op->shape.output_length;
+  const int32_t zp = op->shape.input_zero_point;
+  const RequantParams rq = {op->out_zero_point, op->relu ? 0.0f : -512.0f};
+  const uint8_t* base = reinterpret_cast<const uint8_t*>(op->scratch.input_rows.data() + rows_offset);
+  PhaseWalk walk(op);
+  // Phase f fills the even outputs, phase 1 - f the odd ones.
+  const Phase* ph[2] = {&walk.at(0), &walk.at(1)};
+  const size_t f = ph[0]->out_first == 0 ? 0 : 1;
+  const Phase& even = *ph[f];
+  const Phase& odd = *ph[1 - f];
+  auto group_offset = [&](int64_t co) {
+    return static_cast<size_t>(co / cout_g * cin_g * op->shape.row_length);
+  };
+  bool from_one = false;
+  if (odd.count > 0 && co0 < co1) {
+    PairTaps a, b, a1, b1;
+    pair_taps(op, even, base, group_offset(co0), co0, 0, &a);
+    pair_taps(op, odd, base, group_offset(co0), co0, 0, &b);
+    even_taps(&a, &b);
+    pair_taps(op, odd, base, group_offset(co0), co0, 0, &a1);
+    pair_taps(op, even, base, group_offset(co0), co0, 1, &b1);
+    even_taps(&a1, &b1);
+    from_one = !same_rows(a, b) && same_rows(a1, b1);
+  }
+  for (int64_t co = co0; co < co1; ++co) {
+    const int32_t bias = op->requant.bias[co];
+    const float scale = op->requant.scales[co];
+    uint8_t* c = out_n + co * lout;
+    PairTaps a, b;
+    pair_taps(op, even, base, group_offset(co), co, 0, &a);
+    if (odd.count == 0) {  // lout == 1
+      c[0] = single_output(a, zp, bias, scale, rq);
+      continue;
+    }
+    if (from_one) {
+      c[0] = single_output(a, zp, bias, scale, rq);
+      pair_taps(op, odd, base, group_offset(co), co, 0, &a);
+      pair_taps(op, even, base, group_offset(co), co, 1, &b);
+      even_taps(&a, &b);
+      op->kernels->dwconv1d_pair(static_cast<size_t>(lout - 1), a.count / 2, a.rows, a.w, b.rows,
+                                 b.w, zp, bias, scale, c + 1, rq);
+      continue;
+    }
+    pair_taps(op, odd, base, group_offset(co), co, 0, &b);
+    even_taps(&a, &b);
+    op->kernels->dwconv1d_pair(static_cast<size_t>(lout), a.count / 2, a.rows, a.w, b.rows, b.w,
+                               zp, bias, scale, c, rq);
+  }
+}
+
 // dwconv1d path: output channels [co0, co1) of one batch item, all phases,
 // each output row finished while it is in cache. rows_offset selects the
 // copy of input_rows (the row table points into copy 0).
@@ -104,6 +240,10 @@ void dwconv_channels(const Operator* op, size_t rows_offset, uint8_t* out_n, int
   const ConvParams& p = op->params;
   const int64_t cin_g = op->plan.in_per_group, cout_g = op->plan.out_per_group,
                 lout = op->shape.output_length;
+  if (op->plan.dw_pair) {
+    dwconv_channels_pair(op, rows_offset, out_n, co0, co1);
+    return;
+  }
   const size_t out_step =
       static_cast<size_t>(p.kind == OperatorKind::kConvTranspose1d ? p.stride : 1);
   const RequantParams rq = {op->out_zero_point, op->relu ? 0.0f : -512.0f};

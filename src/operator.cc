@@ -471,7 +471,8 @@ Status run(Operator* op) {
 }
 
 const char* kernel_path(const Operator* op) {
-  return op->plan.channel_major ? "dwconv1d-16x1" : "conv1d-4x8c2";
+  if (!op->plan.channel_major) return "conv1d-4x8c2";
+  return op->plan.dw_pair ? "dwconv1d-2x8c2" : "dwconv1d-16x1";
 }
 
 Status set_backend(Operator* op, Backend backend, Error* error) {

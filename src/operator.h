@@ -71,6 +71,9 @@ struct ParamPlan {
   int64_t in_per_group = 0;
   int64_t out_per_group = 0;
   bool channel_major = false;  // dwconv1d path instead of the conv1d tile
+  // dwconv1d path, a stride-2 ConvTranspose1d with two phases: the 2x8c2
+  // kernel computes both at once from uint8 rows (input_rows holds bytes).
+  bool dw_pair = false;
   size_t num_phases = 0;       // phases with at least one tap
   int64_t tap_period = 1;      // ConvTranspose1d: taps k and k + tap_period share a phase
   int64_t period_rows = 0;     // ConvTranspose1d: input rows between those two taps
@@ -142,7 +145,9 @@ struct ShapePlan {
 
 // Sized by reshape; a steady state allocates nothing.
 struct Scratch {
-  Buffer<int16_t> input_rows;  // conv1d path: [row][Cin]; dwconv1d: [Cin][sub-row][row_length]
+  // conv1d path: [row][Cin]; dwconv1d: [Cin][sub-row][row_length] (dw_pair: uint8
+  // [Cin][row_length] at the same element offsets, in bytes).
+  Buffer<int16_t> input_rows;
   Buffer<const int16_t*> row_table;  // dwconv1d path: points into input_rows copy 0
   Buffer<uint8_t> staging;           // conv1d path: one area per thread
 };

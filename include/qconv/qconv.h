@@ -166,7 +166,8 @@ const char* kernel_flavour();
 enum class Backend : int { kDefault = 0, kScalar = 1 };
 Status set_backend(Operator* op, Backend backend, Error* error);
 // The micro-kernel family an operator's run() uses: "conv1d-4x8c2" (the
-// register tile) or "dwconv1d-16x1" (depthwise and few channels per group).
+// register tile), "dwconv1d-16x1" (depthwise and few channels per group) or
+// "dwconv1d-2x8c2" (those as a ConvTranspose1d of stride 2 with two phases).
 const char* kernel_path(const Operator* op);
 
 }  // namespace qconv

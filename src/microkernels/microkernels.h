@@ -99,6 +99,40 @@ void qu8_dwconv1d_fp32_ukernel_16x1__wasmsimd_mul16(size_t n, size_t num_taps,
                                                     const RequantParams& params);
 
 // ---------------------------------------------------------------------------
+// dwconv1d 2x8c2: the two phases of a stride-2 ConvTranspose1d channel at
+// once, their outputs interleaved: output i takes phase a (i even) or b (i
+// odd) at u = i / 2, and taps come in pairs (one i32x4.dot_i16x8_s per pair):
+//
+//   c[i] = requantize(bias + sum_{t < 2 * pairs} w_x[t] * (rows_x[t][u] - zero_point), scale)
+//
+// for i < n (x = a or b). Rows are uint8, read directly (the kernel widens
+// them); the padding the caller puts around them holds the zero point. The
+// kernel reads rows_x[t][u] for u up to round_up(ceil(n / 2), 8) + 7, so
+// rows keep kDwconv1dPairSlack readable bytes past their last used one. An
+// odd number of taps is padded with a zero weight. rows_b may equal rows_a
+// (same pointers): the phases then share the loads.
+// ---------------------------------------------------------------------------
+constexpr size_t kDwconv1dPairSlack = 16;
+constexpr size_t kDwconv1dPairMaxTaps = 16;  // per phase (the caller's tap lists)
+
+using Dwconv1dPairUkernelFn = void (*)(size_t n, size_t pairs, const uint8_t* const* rows_a,
+                                       const int16_t* w_a, const uint8_t* const* rows_b,
+                                       const int16_t* w_b, int32_t zero_point, int32_t bias,
+                                       float scale, uint8_t* c, const RequantParams& params);
+
+void qu8_dwconv1d_fp32_ukernel_2x8c2__scalar(size_t n, size_t pairs, const uint8_t* const* rows_a,
+                                             const int16_t* w_a, const uint8_t* const* rows_b,
+                                             const int16_t* w_b, int32_t zero_point, int32_t bias,
+                                             float scale, uint8_t* c, const RequantParams& params);
+void qu8_dwconv1d_fp32_ukernel_2x8c2__wasmsimd_dot16(size_t n, size_t pairs,
+                                                     const uint8_t* const* rows_a,
+                                                     const int16_t* w_a,
+                                                     const uint8_t* const* rows_b,
+                                                     const int16_t* w_b, int32_t zero_point,
+                                                     int32_t bias, float scale, uint8_t* c,
+                                                     const RequantParams& params);
+
+// ---------------------------------------------------------------------------
 // Input preparation: uint8 [channels][length] (channel c at x + c * x_stride,
 // so that a range of positions can be taken) -> int16 (x - zero point)
 // transposed to [length][row_stride] (the conv1d kernels' A layout).
@@ -162,6 +196,7 @@ struct KernelSet {
   Conv1dUkernelFn conv1d;
   size_t conv1d_mr;  // rows per conv1d call
   Dwconv1dUkernelFn dwconv1d;
+  Dwconv1dPairUkernelFn dwconv1d_pair;
   TransposeWidenFn transpose_widen;
   LutUkernelFn lut;
   VaddUkernelFn vadd;

@@ -28,11 +28,12 @@ const run = runKernelTests();
 
 test('the wasm kernel test program ran and reported its cases', () => {
   expect(run.error).toBeUndefined();
-  expect(run.results.size).toBeGreaterThanOrEqual(18);
+  expect(run.results.size).toBeGreaterThanOrEqual(25);
   // Both twins of every kernel family ran.
   const names = [...run.results.keys()].join(' ');
   for (const family of ['WasmSimdDot16/Conv1dKernel', 'Scalar/Conv1dKernel', 'WasmSimdMul16/Dwconv1dKernel',
-    'Scalar/Dwconv1dKernel', 'WasmSimd/TransposeWidenKernel', 'Conv1dKernelTwins', 'Dwconv1dKernelTwins',
+    'Scalar/Dwconv1dKernel', 'WasmSimdDot16/Dwconv1dPairKernel', 'Scalar/Dwconv1dPairKernel',
+    'Dwconv1dPairKernelTwins', 'WasmSimd/TransposeWidenKernel', 'Conv1dKernelTwins', 'Dwconv1dKernelTwins',
     'WasmSimdSwizzle/LutKernel', 'Scalar/LutKernel', 'LutKernelTwins', 'WasmSimd/VaddKernel', 'Scalar/VaddKernel',
     'VaddKernelTwins']) {
     expect(names).toContain(family);

@@ -144,6 +144,40 @@ TEST_F(Threads, SameBytesAsOneThreadAndTheReference) {
 
 // Output rows 256-byte multiples apart with several blocks: each thread
 // writes its blocks through its own staging buffer.
+// The depthwise 2x8c2 path (S7's shape, smaller) split over 1, 2 and 4
+// threads (channels shared out, or whole batch items), with and without a
+// fused ReLU: the reference's bytes every time.
+TEST_F(Threads, DepthwisePairKernelGivesTheReference) {
+  ASSERT_TRUE(qconv::threads_supported());
+  qconv::set_min_parallel_work(1);
+  Rng rng(4242);
+  for (int64_t batch : {1, 4}) {
+    ConvParams p = make_params(OperatorKind::kConvTranspose1d, 48, 48, 4, 2, 1);
+    p.groups = 48;
+    Case c = dense_blocks_case(p, 301, batch, rng);
+    int64_t lout = -1;
+    const std::vector<uint8_t> plain = reference_forward(c, &lout, nullptr);
+    for (bool relu : {false, true}) {
+      std::vector<uint8_t> expected = plain;
+      if (relu) {
+        for (auto& v : expected) v = std::max<uint8_t>(v, static_cast<uint8_t>(c.output_zero_point));
+      }
+      for (size_t threads : {1, 2, 4}) {
+        ASSERT_EQ(qconv::set_num_threads(threads, nullptr), Status::kOk);
+        ApiResult got;
+        qconv::Operator* op = create_configured(c, &got);
+        ASSERT_NE(op, nullptr) << got.message;
+        qconv::set_fused_relu(op, relu);
+        const bool ran = forward(op, c, Backend::kDefault, &got);
+        qconv::delete_operator(op);
+        ASSERT_TRUE(ran) << got.stage << ": " << got.message;
+        EXPECT_EQ(got.kernel_path, "dwconv1d-2x8c2");
+        EXPECT_TRUE(got.output == expected) << threads << " threads, batch " << batch << ", relu " << relu;
+      }
+    }
+  }
+}
+
 TEST_F(Threads, StagedOutputBlocks) {
   struct Shape {
     OperatorKind kind;
