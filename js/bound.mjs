@@ -11,7 +11,7 @@
 // getters hand out a fresh one whenever the one they kept is no longer
 // whole; a view kept by the caller then has length 0 and writes nothing.
 
-import { typedArrayLength } from './caller-values.mjs';
+import { typedArrayLength, isRevokedProxy } from './caller-values.mjs';
 
 // One of the instance's plain exports (bindings/qconv_bindings.cc, extern
 // "C"). The glue's Module._name forwards through a wrapper (with apply) until
@@ -22,6 +22,19 @@ export function nativeExport(mod, name, ...noopArgs) {
   if (typeof mod[key] !== 'function') throw new Error(`qconv-wasm: the wasm module has no export ${name}`);
   mod[key](0, ...noopArgs);
   return mod[key];
+}
+
+// An options object's own enumerable properties, each read once (getters
+// run here), refusing unknown names as the constructor does.
+const objectEntries = Object.entries;
+export function readKnownOptions(what, options, known) {
+  if (isRevokedProxy(options)) throw new TypeError(`${what}: options is a revoked Proxy`);
+  const fields = {};
+  for (const [key, value] of objectEntries(options)) {
+    if (!known.includes(key)) throw new TypeError(`${what}: unknown option '${key}' (known: ${known.join(', ')})`);
+    fields[key] = value;
+  }
+  return fields;
 }
 
 // Buffers of wasm memory that views were handed out on (a shared memory

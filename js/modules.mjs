@@ -5,7 +5,7 @@
 
 import {
   typedArrayLength, typedArrayTag, copyInto, uint8Copy, int8Copy, float32Copy, checkInteger, describe,
-  isPlainOptions, readFields, readShape, isDetached, isArrayValue, isDataView,
+  isPlainOptions, readShape, isDetached, isArrayValue, isDataView,
 } from './caller-values.mjs';
 import {
   parseConstructorArgs, weightShape, readWeightArg, measureWeightArg, readBiasArg, parseInputQuantization,
@@ -15,7 +15,10 @@ import { encodeModuleFile } from './format.mjs';
 import { STATUS_OUT_OF_MEMORY } from './runtime.mjs';
 import { fromFloat } from './from-float.mjs';
 import { loadModule } from './load.mjs';
-import { BoundRunner, nativeExport, isWasmMemoryView } from './bound.mjs';
+import { BoundRunner, nativeExport, isWasmMemoryView, readKnownOptions } from './bound.mjs';
+
+const FORWARD_OPTIONS = ['outputSize', 'out'];
+const BIND_OPTIONS = ['scale', 'zeroPoint', 'outputSize'];
 
 // qconv::OperatorKind codes.
 const KIND_CONV1D = 0;
@@ -258,7 +261,7 @@ class QuantizedConvBase {
     // catches, microseconds per call; a DataView is told apart below).
     if (options !== null && typeof options === 'object' && !isArrayValue(options) &&
         typedArrayTag(options) === undefined) {
-      const o = readFields(what, 'options', options, ['outputSize', 'out']);
+      const o = readKnownOptions(what, options, FORWARD_OPTIONS);
       if (o.outputSize !== undefined || o.out !== undefined || !isDataView(options)) {
         outputSize = o.outputSize;
         out = o.out;
@@ -341,7 +344,7 @@ class QuantizedConvBase {
     if (options !== undefined && !isPlainOptions(options)) {
       throw new TypeError(`${what}: options must be an object { scale, zeroPoint, outputSize }, got ${describe(options)}`);
     }
-    const o = options === undefined ? {} : readFields(what, 'options', options, ['scale', 'zeroPoint', 'outputSize']);
+    const o = options === undefined ? {} : readKnownOptions(what, options, BIND_OPTIONS);
     let { scale, zeroPoint } = o;
     const q = this.#inputQuantization;
     if (scale === undefined && zeroPoint === undefined && q !== null) ({ scale, zeroPoint } = q);

@@ -332,6 +332,11 @@ describe('hostile callers (SIMD flavour)', () => {
     expect(Buffer.from(m.forward(x, [17]).data).equals(Buffer.from(m.forward(x, { outputSize: [1, 4, 17] }).data))).toBe(true);
     const c1 = makeModule(api, 'Conv1d', 4, 4, 3);
     expect(() => c1.forward(x, { outputSize: 5 })).toThrow(/outputSize is a ConvTranspose1d argument/);
+    // An empty options object is no option; an unknown one is refused.
+    expect(Buffer.from(m.forward(x, {}).data).equals(Buffer.from(want))).toBe(true);
+    expect(() => m.forward(x, { output: new Uint8Array(n) }))
+      .toThrow(new TypeError("ConvTranspose1d.forward: unknown option 'output' (known: outputSize, out)"));
+    expect(() => m.bind(x.shape, { scale: 1, zeroPoint: 0, outputsize: 5 })).toThrow(/bind: unknown option 'outputsize'/);
     expect(Buffer.from(m.forward(x).data).equals(Buffer.from(want))).toBe(true);
     r.dispose();
     m.dispose();
