@@ -65,6 +65,7 @@ class BoundRunners {
     }
     r.used = true;
     slots_[id] = r;
+    ++used_;
     ++live_runners;
     return id;
   }
@@ -80,11 +81,18 @@ class BoundRunners {
     std::free(slots_[id].output);
     slots_[id] = BoundRunner();
     --live_runners;
+    // The last runner gone: the table too (the heap back where it was).
+    if (--used_ == 0) {
+      std::free(slots_);
+      slots_ = nullptr;
+      count_ = 0;
+    }
   }
 
  private:
   BoundRunner* slots_ = nullptr;
-  int count_ = 0;
+  int count_ = 0;  // slots
+  int used_ = 0;   // live runners
 };
 
 }  // namespace qconv_bindings

@@ -288,6 +288,20 @@ describe('hostile callers (SIMD flavour)', () => {
     m.scale = 0.05;
     expect(Buffer.from(r.run()).equals(Buffer.from(m.forward(x).data))).toBe(true);
     m.dispose();
+    // Outputs no tap reaches (stride > kernel) hold the requantized bias:
+    // a new zero point must reach them too, whichever call comes first.
+    const sparse = makeModule(api, 'ConvTranspose1d', 4, 6, 2, { stride: 5 }, 8);
+    const xs = qtensor([1, 4, 7], 8);
+    const rs = sparse.bind(xs.shape, { scale: xs.scale, zeroPoint: xs.zeroPoint });
+    rs.input.set(xs.data);
+    const before = Buffer.from(rs.run());
+    for (const zp of [7, 250, 120]) {
+      sparse.zeroPoint = zp;
+      const y = Buffer.from(rs.run());
+      expect(y.equals(Buffer.from(sparse.forward(xs).data))).toBe(true);
+      if (zp !== 120) expect(y.equals(before)).toBe(false);
+    }
+    sparse.dispose();
   });
 
   test('forward(x, { out }) refuses lying outs and leaves the instance working', () => {
@@ -342,4 +356,28 @@ describe('hostile callers (SIMD flavour)', () => {
     m.dispose();
     c1.dispose();
   });
+});
+
+test('runners dropped without dispose() are freed by the garbage collector', () => {
+  const { execFileSync } = require('child_process');
+  const path = require('path');
+  const script = `
+    const q = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+    (async () => {
+      await q.init();
+      const m = new q.Conv1d(8, 8, 3);
+      // The module's own scratch for the shape, and its runner table, first.
+      for (let i = 0; i < 50; i++) m.bind([4, 8, 1000], { scale: 1, zeroPoint: 0 }).dispose();
+      const base = q.memoryStats();
+      for (let i = 0; i < 50; i++) m.bind([4, 8, 1000], { scale: 1, zeroPoint: 0 }).run();
+      const held = q.memoryStats();
+      for (let i = 0; i < 5; i++) { global.gc(); await new Promise((r) => setTimeout(r, 10)); }
+      console.log(JSON.stringify({ base, held, end: q.memoryStats() }));
+    })();
+  `;
+  const out = execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
+  const { base, held, end } = JSON.parse(out.trim().split('\n').pop());
+  expect(held.liveRunners).toBeGreaterThan(base.liveRunners);
+  expect(end.liveRunners).toBe(base.liveRunners);
+  expect(end.heapBytesInUse).toBe(base.heapBytesInUse);
 });
