@@ -89,7 +89,7 @@ function printCallTable(results, labelOf) {
   for (const r of results) {
     const s = r.stats;
     const cells = KERNEL_PEERS.map((k) => {
-      const kt = r.peerKernels && r.peerKernels[k];
+      const kt = r.peerKernels && !r.peerKernels.error && r.peerKernels[k];
       return pad(kt ? `${formatUs(kt.kernelMs)} (${formatRatio(kt.kernelMs / s.oursBound.medianMs)})` : 'n/a', 18);
     });
     console.log(`${pad(r.id, 3, false)} | ${pad(formatUs(s.oursSimd.medianMs), 15)} | ${pad(formatUs(s.oursBound.medianMs), 13)} | ` +
@@ -144,7 +144,7 @@ export function evaluateTargets(results, labelOf) {
     target('S2: <= 1.5 us per forward', `${forward.toFixed(2)} us`, forward <= 1.5);
   }
   if (byId.S1) {
-    const kernels = byId.S1.peerKernels || {};
+    const kernels = byId.S1.peerKernels && !byId.S1.peerKernels.error ? byId.S1.peerKernels : {};
     const measured = KERNEL_PEERS.filter((k) => kernels[k]);
     if (measured.length > 0) {
       const best = measured.reduce((a, k) => (kernels[k].kernelMs < kernels[a].kernelMs ? k : a));

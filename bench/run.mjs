@@ -106,7 +106,7 @@ async function runShapes(options) {
 
   // The peers' raw kernel times first, in a child process (nothing else runs meanwhile).
   const peerKernels = measureOrtKernelTimes(shapes.map((shape, index) => ({ shape, index })), options.budgetMs);
-  if (peerKernels.error) console.log(`bench: no peer kernel times: ${peerKernels.error}`);
+  for (const [id, k] of Object.entries(peerKernels)) if (k.error) console.log(`bench: no peer kernel times for ${id}: ${k.error}`);
   const ours = await loadOurs();
   const ort = await loadOrt();
   const tfjs = await loadTfjs();

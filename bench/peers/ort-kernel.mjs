@@ -6,9 +6,12 @@
 // took, for comparing our per-call cost with the peer's compute.
 //
 // ORT prints the profile to stdout from inside its wasm module, so a child
-// process (this file run as a script) profiles every shape and the parent
+// process (this file run as a script) profiles each shape and the parent
 // reads its stdout: a marker line, then the profile's JSON array, per model.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -31,21 +34,44 @@ function kernelTimesPerRun(events) {
   return runs.map((r) => nodes.filter((n) => n.ts >= r.ts && n.ts <= r.ts + r.dur).reduce((a, n) => a + n.dur, 0));
 }
 
-// Parent: { [shapeId]: { ortF32: { kernelMs, runs }, ortQdq: {...} } }, or
-// { error } when the child failed (the bench then prints why).
+// Parent: { [shapeId]: { ortF32: { kernelMs, runs }, ortQdq: {...} } },
+// with { error } for a shape whose child failed (the bench prints why). One
+// child per shape, its stdout a file (file writes are synchronous in Node;
+// a pipe made ORT's large profile prints crawl).
 export function measureOrtKernelTimes(shapes, budgetMs) {
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify({ shapes, budgetMs })], {
-    // Generous: profiling slows ORT down, and the machine may be busy.
-    encoding: 'utf8', timeout: 300000 + 30 * budgetMs * shapes.length, maxBuffer: 1 << 30,
-  });
-  if (child.status !== 0) return { error: `ORT profiling child failed (status ${child.status}): ${child.stderr.slice(0, 500)}` };
   const result = {};
-  const parts = child.stdout.split(MARKER).slice(1);
-  for (const part of parts) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qconv-ort-kernel-'));
+  try {
+    for (const item of shapes) {
+      const file = path.join(dir, `${item.shape.id}.txt`);
+      const fd = fs.openSync(file, 'w');
+      let child;
+      try {
+        child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify({ shapes: [item], budgetMs })], {
+          stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', timeout: 120000 + 20 * budgetMs,
+        });
+      } finally {
+        fs.closeSync(fd);
+      }
+      if (child.status !== 0) {
+        result[item.shape.id] = { error: `ORT profiling child failed (status ${child.status}, signal ${child.signal}): ${String(child.stderr).slice(0, 300)}` };
+        continue;
+      }
+      Object.assign(result, parseProfiles(fs.readFileSync(file, 'utf8')));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+function parseProfiles(text) {
+  const result = {};
+  for (const part of text.split(MARKER).slice(1)) {
     const newline = part.indexOf('\n');
     const [id, key] = part.slice(0, newline).split(' ');
-    const text = part.slice(newline + 1);
-    const json = text.slice(text.indexOf('['), text.lastIndexOf(']') + 1);
+    const body = part.slice(newline + 1);
+    const json = body.slice(body.indexOf('['), body.lastIndexOf(']') + 1);
     const perRun = kernelTimesPerRun(JSON.parse(json)).slice(WARMUP_RUNS);
     if (perRun.length === 0) continue;
     (result[id] ??= {})[key] = { kernelMs: median(perRun) / 1000, runs: perRun.length };
