@@ -212,7 +212,31 @@ declare abstract class QuantizedConv1dBase {
    * output quantization, a CRC-32); load, ConvTranspose1d.load and Conv1d.load read them back.
    */
   save(): Uint8Array;
-  /** Frees the module's wasm memory; later calls throw. */
+  /**
+   * A chunked forward over a snapshot of this module (weights, bias, output quantization):
+   * push(chunk) returns the outputs no later input can change, flush() the rest; concatenated,
+   * they are the bytes of one forward over the whole signal (docs/API.md, "Streaming").
+   */
+  stream(): ConvStream;
+  /** Frees the module's wasm memory (and ends its open streams); later calls throw. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * A stateful chunked forward (module.stream()). The first chunk fixes the batch, the rank and
+ * the input quantization; later chunks must match (RangeError).
+ */
+export interface ConvStream {
+  /** chunk: [N, inChannels, l] or [inChannels, l], l >= 0. Returns [N, outChannels, k], k >= 0. */
+  push(chunk: QTensor): QTensor;
+  /** The remaining outputs (the padding after the input included); ends the stream. */
+  flush(): QTensor;
+  /** True after flush() or dispose(). */
+  readonly ended: boolean;
+  /** True after dispose() (or the module's dispose()). */
+  readonly disposed: boolean;
+  /** Frees the stream's wasm memory; later calls throw. */
   dispose(): void;
   [Symbol.dispose](): void;
 }

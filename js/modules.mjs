@@ -16,6 +16,7 @@ import { STATUS_OUT_OF_MEMORY } from './runtime.mjs';
 import { fromFloat } from './from-float.mjs';
 import { loadModule } from './load.mjs';
 import { BoundRunner, nativeExport, isWasmMemoryView, readKnownOptions } from './bound.mjs';
+import { openConvStream } from './stream.mjs';
 
 const FORWARD_OPTIONS = ['outputSize', 'out'];
 const BIND_OPTIONS = ['scale', 'zeroPoint', 'outputSize'];
@@ -67,6 +68,8 @@ class QuantizedConvBase {
   #runExport;
   // The live runners' links (js/bound.mjs), ended with the module.
   #runners = new Set();
+  // The open streams (js/stream.mjs), disposed with the module.
+  #streams = new Set();
 
   // runtime: the library instance's Runtime (js/runtime.mjs); name:
   // 'ConvTranspose1d' or 'Conv1d'; args: the constructor's arguments.
@@ -390,8 +393,15 @@ class QuantizedConvBase {
     this.#runners.clear();
   }
 
+  // A chunked forward over a snapshot of this module (js/stream.mjs).
+  stream() {
+    const what = this.#what('stream');
+    return openConvStream(this.#runtime, this.#name, what, this, this.#live(what), this.#streams);
+  }
+
   dispose() {
     if (this.#handle === null) return;
+    for (const s of [...this.#streams]) s.dispose();
     if (registry) registry.unregister(this);
     this.#endRunners();
     this.#handle.delete();

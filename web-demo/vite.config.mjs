@@ -51,5 +51,8 @@ export default defineConfig({
     fs: { allow: [fromHere('..')] },
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
   },
+  // The Streaming mode's AudioWorklet (web-demo/src/stream-worklet.js) is
+  // built as a worker bundle; a worklet loads it as an ES module.
+  worker: { format: 'es' },
   plugins: [goldenCases()],
 });

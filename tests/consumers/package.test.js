@@ -20,7 +20,7 @@ const EXPECTED_FILES = [
   ...['index.node.mjs', 'index.cjs', 'index.browser.mjs', 'node-loader.cjs', 'browser-loader.mjs',
     'api.mjs', 'args.mjs', 'bound.mjs', 'caller-values.mjs', 'float-conv.mjs', 'format.mjs', 'from-float.mjs',
     'init-checks.mjs', 'load.mjs', 'model.mjs', 'model-format.mjs', 'modules.mjs', 'observers.mjs', 'runtime.mjs',
-    'tensors.mjs',
+    'stream.mjs', 'tensors.mjs',
     'index.d.mts', 'index.d.cts'].map((f) => `js/${f}`),
   // The CommonJS API, and each flavour's wasm module with its ES-module and
   // CommonJS glue; the threaded one also has its worker script in both forms.

@@ -16,6 +16,7 @@ import {
 } from './view.js';
 import { runGoldenCases } from './self-test.js';
 import { createModelMode, isModelFile } from './model-mode.js';
+import { createStreamMode } from './stream-mode.js';
 
 const RECOMPUTE_DELAY_MS = 150;
 const MAX_AUDIO_LENGTH = 8192;
@@ -40,6 +41,8 @@ const demo = {
 window.qconvDemo = demo;
 // The Model mode (model-mode.js) adds demo.model.
 const modelMode = createModelMode(demo);
+// The Streaming mode (stream-mode.js) adds demo.stream.
+const streamMode = createStreamMode(demo);
 
 const showStatus = (status) => setStatus(status, state.runs);
 
@@ -202,6 +205,7 @@ function wireControls() {
   acceptDroppedFiles($('drop-zone'), { onModuleFile: routeQconvFile, onAudioFile: routeAudioFile });
   $('mode-module').addEventListener('click', () => showMode('module'));
   $('mode-model').addEventListener('click', () => showMode('model'));
+  $('mode-stream').addEventListener('click', () => showMode('stream'));
   $('save-module').addEventListener('click', saveModule);
   $('self-test').addEventListener('click', () => {
     runSelfTest().catch(() => {});  // shown in #self-test-result
@@ -228,16 +232,20 @@ function wireControls() {
 // opens the page on the Model mode; switching updates the URL in place.
 function showMode(mode) {
   const model = mode === 'model';
-  document.body.dataset.mode = model ? 'model' : 'module';
-  $('module-mode').hidden = model;
+  const stream = mode === 'stream';
+  document.body.dataset.mode = model ? 'model' : stream ? 'stream' : 'module';
+  $('module-mode').hidden = model || stream;
   $('model-mode').hidden = !model;
-  $('mode-module').setAttribute('aria-selected', String(!model));
+  $('stream-mode').hidden = !stream;
+  $('mode-module').setAttribute('aria-selected', String(!model && !stream));
   $('mode-model').setAttribute('aria-selected', String(model));
+  $('mode-stream').setAttribute('aria-selected', String(stream));
   const url = new URL(window.location.href);
-  if (model) url.searchParams.set('mode', 'model');
+  if (model || stream) url.searchParams.set('mode', mode);
   else url.searchParams.delete('mode');
   window.history.replaceState(null, '', url);
   if (model) modelMode.open();
+  if (stream) streamMode.open();
 }
 
 // Files dropped on the page: in the Model mode a .qconv is a model file and
@@ -318,4 +326,5 @@ demo.ready = (async () => {
   recompute();
 })();
 demo.ready.catch(() => {});  // shown on the page; callers awaiting ready still see it
-showMode(new URLSearchParams(window.location.search).get('mode') === 'model' ? 'model' : 'module');
+const startMode = new URLSearchParams(window.location.search).get('mode');
+showMode(['model', 'stream'].includes(startMode) ? startMode : 'module');
