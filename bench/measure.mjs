@@ -43,6 +43,9 @@ function checkOutputs(shape, data, inputIndex, outputs) {
   if (!sameBytes(simd, outputs['ours scalar'].u8)) {
     throw new Error(`${where}: our SIMD and scalar flavours give different bytes`);
   }
+  if (!sameBytes(simd, outputs['ours bound'].u8)) {
+    throw new Error(`${where}: our bound runner and forward give different bytes`);
+  }
   if (!sameBytes(simd, outputs['ours 2 thr'].u8)) {
     throw new Error(`${where}: our 2-thread and 1-thread runs give different bytes`);
   }

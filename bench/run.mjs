@@ -32,6 +32,7 @@ import { measureDotPeak } from './simd-peak.mjs';
 import { measureShape, ROUNDS, TARGET_BATCH_MS, WARMUP_MS } from './measure.mjs';
 import { loadOurs } from './peers/ours.mjs';
 import { loadOrt } from './peers/ort.mjs';
+import { measureOrtKernelTimes } from './peers/ort-kernel.mjs';
 import { loadTfjs, tfjsEmulationMarks } from './peers/tfjs.mjs';
 import { printHeader, printTable, evaluateTargets, printTargets, writeJsonReport } from './report.mjs';
 import { runModelsSection } from './models.mjs';
@@ -103,6 +104,9 @@ async function runShapes(options) {
   const shapes = shapesFile.shapes.filter((s) => !options.only || options.only.includes(s.id));
   if (shapes.length === 0) throw new Error(`bench: no shape matches --only=${options.only}`);
 
+  // The peers' raw kernel times first, in a child process (nothing else runs meanwhile).
+  const peerKernels = measureOrtKernelTimes(shapes.map((shape, index) => ({ shape, index })), options.budgetMs);
+  for (const [id, k] of Object.entries(peerKernels)) if (k.error) console.log(`bench: no peer kernel times for ${id}: ${k.error}`);
   const ours = await loadOurs();
   const ort = await loadOrt();
   const tfjs = await loadTfjs();
@@ -115,7 +119,7 @@ async function runShapes(options) {
   for (const [shapeIndex, shape] of shapes.entries()) {
     const data = makeShapeData(shape, SEED + 7919 * shapeIndex);
     const { check, stats } = await measureShape(implementations, shape, data, options.budgetMs);
-    results.push(shapeResult(shape, data, check, stats));
+    results.push({ ...shapeResult(shape, data, check, stats), peerKernels: peerKernels[shape.id] || null });
     process.stdout.write(`  ${shape.id} done (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
   }
 

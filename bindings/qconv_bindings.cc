@@ -10,6 +10,7 @@
 // small allocations of building that message come from operator new's
 // fallback arena (operator_new_fallback.cc) when malloc has nothing left.
 #include <emscripten/bind.h>
+#include <emscripten/em_macros.h>
 #include <emscripten/val.h>
 
 
@@ -21,6 +22,7 @@
 #include <new>
 #include <string>
 
+#include "bound_runners.h"
 #include "heap.h"
 #include "model.h"
 #include "qconv/qconv.h"
@@ -29,6 +31,8 @@ uint64_t qconv_fallback_allocations();  // operator_new_fallback.cc
 
 using emscripten::typed_memory_view;
 using emscripten::val;
+using qconv_bindings::BoundRunner;
+using qconv_bindings::BoundRunners;
 
 namespace {
 
@@ -237,6 +241,70 @@ class NativeConv {
     return status == qconv::Status::kOk ? static_cast<double>(lout) : -static_cast<double>(status);
   }
 
+  // The object's address, for the plain exports below (qconv_run_bound,
+  // qconv_forward_setup, qconv_run): a call through them skips embind's
+  // per-call work, which is most of a tiny forward's cost.
+  double address() const { return static_cast<double>(reinterpret_cast<uintptr_t>(this)); }
+
+  // m.bind: checks the input as setup() does (same messages), then gives the
+  // runner its own buffers. Returns the runner's index, or minus the Status.
+  int bind(double batch, double channels, double length, double scale, double zero_point,
+           double requested_length) {
+    qconv::InputDesc in;
+    in.batch = to_int64(batch);
+    in.channels = to_int64(channels);
+    in.length = to_int64(length);
+    in.scale = scale;
+    in.zero_point = zero_point;
+    const int64_t requested = to_int64(requested_length);
+    int64_t lout = 0;
+    qconv::Error error;
+    const qconv::Status status = qconv::reshape(op_, in, requested, &lout, &error);
+    if (status != qconv::Status::kOk) return -status_of(status, error);
+    const qconv::ConvParams& p = qconv::operator_params(op_);
+    // reshape() has checked that these products fit in 2 GiB.
+    const size_t in_bytes = static_cast<size_t>(in.batch * p.in_channels * in.length);
+    const size_t out_bytes = static_cast<size_t>(in.batch * p.out_channels * lout);
+    const int id = runners_.add(in, requested, lout, in_bytes, out_bytes);
+    if (id < 0) {
+      return -out_of_memory(static_cast<double>(in_bytes) + static_cast<double>(out_bytes),
+                            "the runner's input and output buffers");
+    }
+    return id;
+  }
+  double boundOutputLength(int id) const {
+    const BoundRunner* r = runners_.get(id);
+    return r == nullptr ? -1 : static_cast<double>(r->output_length);
+  }
+  val boundInputView(int id) const {
+    const BoundRunner* r = runners_.get(id);
+    return val(typed_memory_view(r == nullptr ? 0 : r->input_size, r == nullptr ? nullptr : r->input));
+  }
+  val boundOutputView(int id) const {
+    const BoundRunner* r = runners_.get(id);
+    return val(typed_memory_view(r == nullptr ? 0 : r->output_size, r == nullptr ? nullptr : r->output));
+  }
+  void unbind(int id) { runners_.remove(id); }
+
+  // Runs runner `id`: binds the operator to the runner's shape and buffers
+  // when they are not the ones bound (reshape's fast path when they are;
+  // a full reshape, with forward's checks, after new weights or scale).
+  int runBound(int id) {
+    const BoundRunner* r = runners_.get(id);
+    if (r == nullptr || op_ == nullptr) {
+      static const char kDisposed[] = "the runner was disposed";
+      set_message(kDisposed, sizeof kDisposed - 1);
+      return static_cast<int>(qconv::Status::kInvalidArgument);
+    }
+    int64_t lout = 0;
+    qconv::Error error;
+    qconv::Status status = qconv::reshape(op_, r->in, r->requested, &lout, &error);
+    if (status != qconv::Status::kOk) return status_of(status, error);
+    status = qconv::setup(op_, r->input, r->output);
+    if (status == qconv::Status::kOk) status = qconv::run(op_);
+    return static_cast<int>(status);
+  }
+
   // Hands the operator to a model (NativeModel::adoptConv); this object is
   // left empty, for the JS layer to delete.
   qconv::Operator* release() {
@@ -295,6 +363,7 @@ class NativeConv {
   uint8_t* output_ = nullptr;
   size_t input_capacity_ = 0, output_capacity_ = 0;
   size_t input_size_ = 0, output_size_ = 0;
+  BoundRunners runners_;
   Staged<int8_t> weights_;
   Staged<double> scales_;
   Staged<double> zero_points_;
@@ -438,6 +507,7 @@ void setMinParallelWork(double multiply_adds) {
   qconv::set_min_parallel_work(static_cast<uint64_t>(multiply_adds));
 }
 int liveModules() { return live_modules; }
+int liveRunners() { return qconv_bindings::live_runners; }
 double memoryBytes() { return static_cast<double>(__builtin_wasm_memory_size(0)) * 65536.0; }
 // Bytes malloc has handed out and not taken back (dlmalloc's count).
 double heapBytesInUse() { return static_cast<double>(qconv::heap_bytes_in_use()); }
@@ -445,6 +515,26 @@ double heapBytesInUse() { return static_cast<double>(qconv::heap_bytes_in_use())
 double fallbackAllocations() { return static_cast<double>(qconv_fallback_allocations()); }
 
 }  // namespace
+
+// Plain exports (Module._qconv_*) for the per-call path. `conv` is a
+// NativeConv's address(); the JS layer passes only live ones, or 0 once to
+// make the glue swap its forwarding wrapper for the wasm function.
+extern "C" {
+constexpr int kInvalid = static_cast<int>(qconv::Status::kInvalidArgument);
+EMSCRIPTEN_KEEPALIVE int qconv_run_bound(uintptr_t conv, int id) {
+  return conv == 0 ? kInvalid : reinterpret_cast<NativeConv*>(conv)->runBound(id);
+}
+EMSCRIPTEN_KEEPALIVE double qconv_forward_setup(uintptr_t conv, double batch, double channels,
+                                                double length, double scale, double zero_point,
+                                                double requested_length) {
+  if (conv == 0) return -kInvalid;
+  return reinterpret_cast<NativeConv*>(conv)->setup(batch, channels, length, scale, zero_point,
+                                                    requested_length);
+}
+EMSCRIPTEN_KEEPALIVE int qconv_run(uintptr_t conv) {
+  return conv == 0 ? kInvalid : reinterpret_cast<NativeConv*>(conv)->run();
+}
+}
 
 EMSCRIPTEN_BINDINGS(qconv) {
   emscripten::class_<NativeConv>("NativeConv")
@@ -464,6 +554,13 @@ EMSCRIPTEN_BINDINGS(qconv) {
       .function("inputView", &NativeConv::inputView)
       .function("outputView", &NativeConv::outputView)
       .function("run", &NativeConv::run)
+      .function("address", &NativeConv::address)
+      .function("bind", &NativeConv::bind)
+      .function("boundOutputLength", &NativeConv::boundOutputLength)
+      .function("boundInputView", &NativeConv::boundInputView)
+      .function("boundOutputView", &NativeConv::boundOutputView)
+      .function("unbind", &NativeConv::unbind)
+      .function("runBound", &NativeConv::runBound)
       .function("empty", &NativeConv::empty)
       .function("paddingBefore", &NativeConv::paddingBefore)
       .function("weightView", &NativeConv::weightView)
@@ -496,6 +593,7 @@ EMSCRIPTEN_BINDINGS(qconv) {
   emscripten::function("numThreads", &numThreads);
   emscripten::function("setMinParallelWork", &setMinParallelWork);
   emscripten::function("liveModules", &liveModules);
+  emscripten::function("liveRunners", &liveRunners);
   emscripten::function("memoryBytes", &memoryBytes);
   emscripten::function("heapBytesInUse", &heapBytesInUse);
   emscripten::function("fallbackAllocations", &fallbackAllocations);

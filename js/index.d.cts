@@ -75,6 +75,8 @@ export interface MemoryStats {
   liveModules: number;
   /** Native models (loadModel) not yet freed by dispose() or the garbage collector. */
   liveModels: number;
+  /** Bound runners (bind) not yet freed by their dispose(), their module's, or the garbage collector. */
+  liveRunners: number;
 }
 /** Diagnostics for leak checks. */
 export function memoryStats(): MemoryStats;
@@ -149,6 +151,37 @@ export interface FromFloatOptions {
 
 export interface ConvTranspose1dFromFloatOptions extends FromFloatOptions, Omit<ConvTranspose1dOptions, 'bias' | 'relu'> {}
 export interface Conv1dFromFloatOptions extends FromFloatOptions, Omit<Conv1dOptions, 'bias' | 'relu'> {}
+
+/** The input a runner is bound for (bind's options); every value is checked once, by bind. */
+export interface BindOptions {
+  /** The input's scale; default: the module's inputQuantization. */
+  scale?: number;
+  /** The input's zero point; default: the module's inputQuantization. */
+  zeroPoint?: number;
+}
+
+/**
+ * A module bound to one input shape and quantization (bind): fill `input`, call run(), read
+ * `output`. Both are views of wasm memory, valid until the runner or its module is disposed;
+ * re-read them after memory growth (a view kept from before has length 0).
+ */
+export interface BoundRunner {
+  /** The input shape bound ([N, inChannels, L] or [inChannels, L]). */
+  readonly inputShape: readonly number[];
+  /** The output's shape. */
+  readonly outputShape: readonly number[];
+  /** The input bytes, in inputShape's order (a view of wasm memory). */
+  readonly input: Uint8Array;
+  /** The output bytes after run(), quantized with the module's scale and zeroPoint (a view of wasm memory). */
+  readonly output: Uint8Array;
+  /** Computes output from input, with the same bytes as forward; returns `output`. */
+  run(): Uint8Array;
+  /** True after dispose() or the module's dispose(). */
+  readonly disposed: boolean;
+  /** Frees the runner's buffers; the module stays usable. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
 
 declare abstract class QuantizedConv1dBase {
   readonly inChannels: number;
@@ -238,9 +271,13 @@ export class ConvTranspose1d extends QuantizedConv1dBase {
   static fromFloat(options: ConvTranspose1dFromFloatOptions): ConvTranspose1d;
   /**
    * input: [N, inChannels, L] or [inChannels, L]. outputSize: [L_out] or one entry per input
-   * dimension (only the last is used); it overrides outputPadding.
+   * dimension (only the last is used); it overrides outputPadding. options.out: a Uint8Array
+   * of exactly the output's size, written and returned as the result's data.
    */
   forward(input: QTensor, outputSize?: number[]): QTensor;
+  forward(input: QTensor, options?: { outputSize?: number[]; out?: Uint8Array }): QTensor;
+  /** A runner for inputs of this shape (see BoundRunner); outputSize: the output length or forward's form. */
+  bind(inputShape: number[], options?: BindOptions & { outputSize?: number | number[] }): BoundRunner;
   outputLength(inputLength: number, outputSize?: number | number[]): number;
   /**
    * A module from save()'s bytes. Truncated, corrupt (checksum), newer-version or
@@ -271,8 +308,10 @@ export class Conv1d extends QuantizedConv1dBase {
   static fromFloat(options: Conv1dFromFloatOptions): Conv1d;
   /** The integer, or 'same' / 'valid' as given. */
   readonly padding: number | 'same' | 'valid';
-  /** input: [N, inChannels, L] or [inChannels, L]. */
-  forward(input: QTensor): QTensor;
+  /** input: [N, inChannels, L] or [inChannels, L]. options.out: as ConvTranspose1d.forward's. */
+  forward(input: QTensor, options?: { out?: Uint8Array }): QTensor;
+  /** A runner for inputs of this shape (see BoundRunner). */
+  bind(inputShape: number[], options?: BindOptions): BoundRunner;
   outputLength(inputLength: number): number;
   /** A module from save()'s bytes; errors as ConvTranspose1d.load. */
   static load(bytes: Uint8Array | ArrayBuffer): Conv1d;

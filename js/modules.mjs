@@ -4,7 +4,8 @@
 // which checks the values and writes the messages.
 
 import {
-  typedArrayLength, copyInto, uint8Copy, int8Copy, float32Copy, checkInteger, describe,
+  typedArrayLength, typedArrayTag, copyInto, uint8Copy, int8Copy, float32Copy, checkInteger, describe,
+  isPlainOptions, readShape, isDetached, isArrayValue, isDataView,
 } from './caller-values.mjs';
 import {
   parseConstructorArgs, weightShape, readWeightArg, measureWeightArg, readBiasArg, parseInputQuantization,
@@ -14,7 +15,11 @@ import { encodeModuleFile } from './format.mjs';
 import { STATUS_OUT_OF_MEMORY } from './runtime.mjs';
 import { fromFloat } from './from-float.mjs';
 import { loadModule } from './load.mjs';
+import { BoundRunner, nativeExport, isWasmMemoryView, readKnownOptions } from './bound.mjs';
 import { openConvStream } from './stream.mjs';
+
+const FORWARD_OPTIONS = ['outputSize', 'out'];
+const BIND_OPTIONS = ['scale', 'zeroPoint', 'outputSize'];
 
 // qconv::OperatorKind codes.
 const KIND_CONV1D = 0;
@@ -22,6 +27,10 @@ const KIND_CONV_TRANSPOSE1D = 1;
 
 const registry = typeof FinalizationRegistry === 'function'
   ? new FinalizationRegistry((handle) => { handle.delete(); })
+  : null;
+// A runner collected without dispose() gives its buffers back.
+const runnerRegistry = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry((link) => { if (link.dead === null) link.release(); })
   : null;
 
 // What fromFloat (js/from-float.mjs) does to the module it builds, with its
@@ -51,6 +60,14 @@ class QuantizedConvBase {
   #outputView = null;
   #inputQuantization = null;
   #forwardName;
+  // The per-call path through plain wasm exports (bindings/qconv_bindings.cc):
+  // the handle's address and the exports, taken once.
+  #native;
+  #address = 0;
+  #setupExport;
+  #runExport;
+  // The live runners' links (js/bound.mjs), ended with the module.
+  #runners = new Set();
   // The open streams (js/stream.mjs), disposed with the module.
   #streams = new Set();
 
@@ -74,6 +91,10 @@ class QuantizedConvBase {
     }
     if (p.relu) handle.setFusedRelu(true);
     this.#handle = handle;
+    this.#native = mod;
+    this.#address = handle.address();
+    this.#setupExport = nativeExport(mod, 'qconv_forward_setup', 0, 0, 0, 0, 0, 0);
+    this.#runExport = nativeExport(mod, 'qconv_run');
     this.#inChannels = p.inChannels;
     this.#outChannels = p.outChannels;
     this.#kernelSize = p.kernelSize;
@@ -225,7 +246,10 @@ class QuantizedConvBase {
     return n;
   }
 
-  forward(input, outputSize) {
+  // options: outputSize (ConvTranspose1d; also accepted in place of the
+  // options object) and out (a Uint8Array of exactly the output's size that
+  // receives the output: the result's data).
+  forward(input, options) {
     const what = this.#forwardName;
     this.#live(what);
     // 1. Every caller value, read once.
@@ -235,15 +259,36 @@ class QuantizedConvBase {
       throw new TypeError(`${what}: input.scale must be a number, got ${describe(x.scale)}`);
     }
     checkInteger(what, 'input.zeroPoint', x.zeroPoint);
+    let outputSize = options, out;
+    // An options object (not isPlainOptions: its DataView test throws and
+    // catches, microseconds per call; a DataView is told apart below).
+    if (options !== null && typeof options === 'object' && !isArrayValue(options) &&
+        typedArrayTag(options) === undefined) {
+      const o = readKnownOptions(what, options, FORWARD_OPTIONS);
+      if (o.outputSize !== undefined || o.out !== undefined || !isDataView(options)) {
+        outputSize = o.outputSize;
+        out = o.out;
+      }
+      if (out !== undefined && typedArrayTag(out) !== 'Uint8Array') {
+        throw new TypeError(`${what}: options.out must be a Uint8Array, got ${describe(out)}`);
+      }
+    }
     const requested = readOutputSize(what, this.#transposed, outputSize, x.dims.length);
     // 2. No caller code from here on.
     const data = measureQTensorData(what, 'input', x);
     const unbatched = x.dims.length === 2;
-    const [n, c, l] = unbatched ? [1, x.dims[0], x.dims[1]] : x.dims;
-    const handle = this.#live(what);
-    const outLength = handle.setup(n, c, l, x.scale, x.zeroPoint, requested);
+    let n, c, l;
+    if (unbatched) {
+      n = 1; c = x.dims[0]; l = x.dims[1];
+    } else {
+      n = x.dims[0]; c = x.dims[1]; l = x.dims[2];
+    }
+    this.#live(what);
+    const outLength = this.#setupExport(this.#address, n, c, l, x.scale, x.zeroPoint, requested);
     if (outLength < 0) throw this.#fail(what, -outLength);
     const inBytes = n * c * l, outBytes = n * this.#outChannels * outLength;
+    if (out !== undefined) this.#checkOut(what, out, outBytes);
+    const handle = this.#handle;
     if (inBytes > 0) {
       let inputView = this.#inputView;
       if (inputView === null || typedArrayLength(inputView) !== inBytes) {
@@ -251,16 +296,16 @@ class QuantizedConvBase {
       }
       copyInto(inputView, data.array);
     }
-    const status = handle.run();
+    const status = this.#runExport(this.#address);
     if (status !== 0) throw this.#fail(what, status);
-    let out;
     if (outBytes > 0) {
       let outputView = this.#outputView;
       if (outputView === null || typedArrayLength(outputView) !== outBytes) {
         outputView = this.#outputView = handle.outputView();
       }
-      out = uint8Copy(outputView, outBytes);
-    } else {
+      if (out === undefined) out = uint8Copy(outputView, outBytes);
+      else copyInto(out, outputView);
+    } else if (out === undefined) {
       out = new Uint8Array(0);
     }
     return {
@@ -269,6 +314,83 @@ class QuantizedConvBase {
       scale: this.#outScale,
       zeroPoint: this.#outZeroPoint,
     };
+  }
+
+  // forward's options.out, measured (no caller code runs): exactly the
+  // output's size, and not a view of wasm memory (our own buffers, which
+  // the copy would overwrite, or memory malloc may hand out).
+  #checkOut(what, out, outBytes) {
+    if (isDetached(out)) {
+      throw new RangeError(`${what}: options.out is a Uint8Array on a detached ArrayBuffer: it can hold no output`);
+    }
+    const length = typedArrayLength(out);
+    if (length !== outBytes) {
+      throw new RangeError(`${what}: options.out has ${length} elements but the output needs ${outBytes}`);
+    }
+    if (isWasmMemoryView(out, this.#native)) {
+      throw new RangeError(`${what}: options.out must not be a view of qconv-wasm's own memory (copy a runner's output out instead)`);
+    }
+  }
+
+  // A runner for inputs of one shape and quantization (js/bound.mjs):
+  // inputShape [N, C, L] or [C, L]; options { scale, zeroPoint } of the
+  // input (default: inputQuantization) and outputSize (ConvTranspose1d).
+  // Checks everything forward would, once.
+  bind(inputShape, options) {
+    const what = this.#what('bind');
+    this.#live(what);
+    // 1. Every caller value, read once.
+    const dims = readShape(what, 'inputShape', inputShape);
+    if (dims.length !== 2 && dims.length !== 3) {
+      throw new RangeError(`${what}: inputShape ([${dims}]) must be [N, C, L] or [C, L], got ${dims.length} dimensions`);
+    }
+    if (options !== undefined && !isPlainOptions(options)) {
+      throw new TypeError(`${what}: options must be an object { scale, zeroPoint, outputSize }, got ${describe(options)}`);
+    }
+    const o = options === undefined ? {} : readKnownOptions(what, options, BIND_OPTIONS);
+    let { scale, zeroPoint } = o;
+    const q = this.#inputQuantization;
+    if (scale === undefined && zeroPoint === undefined && q !== null) ({ scale, zeroPoint } = q);
+    if (typeof scale !== 'number') {
+      throw new TypeError(`${what}: options.scale (the input's scale) must be a number, got ${describe(scale)}` +
+        (scale === undefined ? ' (or set the module\'s inputQuantization)' : ''));
+    }
+    checkInteger(what, 'options.zeroPoint', zeroPoint);
+    // outputSize: the length, or forward's array form.
+    const outputSize = o.outputSize;
+    const requested = readOutputSize(what, this.#transposed, outputSize, typeof outputSize === 'number' ? null : dims.length);
+    // 2. No caller code from here on.
+    const handle = this.#live(what);
+    const unbatched = dims.length === 2;
+    const [n, c, l] = unbatched ? [1, dims[0], dims[1]] : dims;
+    const id = handle.bind(n, c, l, scale, zeroPoint, requested);
+    if (id < 0) throw this.#fail(what, -id);
+    const outLength = handle.boundOutputLength(id);
+    const runners = this.#runners;
+    const link = {
+      handle, id, address: this.#address, run: nativeExport(this.#native, 'qconv_run_bound', -1), dead: null,
+      fail: (method, status) => this.#fail(method, status),
+      release() {
+        link.dead = 'the runner was disposed';
+        runners.delete(link);
+        handle.unbind(id);
+      },
+    };
+    runners.add(link);
+    const outputShape = unbatched ? [this.#outChannels, outLength] : [n, this.#outChannels, outLength];
+    const runner = new BoundRunner(link, this.#name, dims, outputShape, n * c * l, n * this.#outChannels * outLength);
+    if (runnerRegistry) runnerRegistry.register(runner, link, link);
+    return runner;
+  }
+
+  // The runners end with the module (their buffers are the NativeConv's).
+  #endRunners() {
+    for (const link of this.#runners) {
+      link.dead = 'the module was disposed';
+      link.handle.unbind(link.id);
+      if (runnerRegistry) runnerRegistry.unregister(link);
+    }
+    this.#runners.clear();
   }
 
   // A chunked forward over a snapshot of this module (js/stream.mjs).
@@ -281,6 +403,7 @@ class QuantizedConvBase {
     if (this.#handle === null) return;
     for (const s of [...this.#streams]) s.dispose();
     if (registry) registry.unregister(this);
+    this.#endRunners();
     this.#handle.delete();
     this.#handle = null;
     this.#inputView = this.#outputView = null;
@@ -325,6 +448,7 @@ class QuantizedConvBase {
     internal.releaseHandle = (m) => {
       const handle = m.#handle;
       if (registry) registry.unregister(m);
+      m.#endRunners();
       m.#handle = null;
       m.#inputView = m.#outputView = null;
       return handle;

@@ -181,7 +181,7 @@ export class Runtime {
     const mod = this.requireNative('memoryStats');
     return {
       wasmBytes: mod.memoryBytes(), heapBytesInUse: mod.heapBytesInUse(), liveModules: mod.liveModules(),
-      liveModels: mod.liveModels(),
+      liveModels: mod.liveModels(), liveRunners: mod.liveRunners(),
     };
   }
 }

@@ -448,8 +448,11 @@ void run_batch_item_shared(Operator* op, int64_t n) {
 
 void run_plan(Operator* op) {
   const ShapePlan& s = op->shape;
-  if (s.has_bias_only_outputs) {
-    // The output zero point may have changed since the reshape.
+  const int64_t bias_key = int64_t{op->out_zero_point} * 2 + (op->relu ? 1 : 0);
+  if (s.has_bias_only_outputs && op->bias_only_key != bias_key) {
+    // The output zero point or the ReLU may have changed since the reshape
+    // (not per run: a tiny forward would pay Cout requantizations).
+    op->bias_only_key = bias_key;
     for (int64_t co = 0; co < op->params.out_channels; ++co) {
       op->requant.bias_only_output[co] =
           requantize_fp32_magic(op->requant.bias[co], op->requant.scales[co], op->out_zero_point,

@@ -172,6 +172,18 @@ struct Operator {
   ShapePlan shape;
   Scratch scratch;
   bool ready = false;  // a reshape for the current weights and scales succeeded
+  // reshape's fast path: what the last successful reshape was given (and the
+  // settings its plan read), so that the same call again changes nothing.
+  struct ReshapeKey {
+    InputDesc in;
+    int64_t requested = -1;
+    size_t pool_threads = 0;
+    uint64_t min_parallel_macs = 0;
+    const KernelSet* kernels = nullptr;
+  } last_reshape;
+  // run: requant.bias_only_output holds the bias requantized for this
+  // (zero point * 2 + relu); -1 when the requantization changed since.
+  int64_t bias_only_key = -1;
   // setup
   const uint8_t* input = nullptr;
   uint8_t* output = nullptr;

@@ -18,7 +18,7 @@ const EXPECTED_FILES = [
   // ES modules (the browser entry imports them; dist/api.cjs is their
   // CommonJS form), and the declarations for import (.d.mts) and require (.d.cts).
   ...['index.node.mjs', 'index.cjs', 'index.browser.mjs', 'node-loader.cjs', 'browser-loader.mjs',
-    'api.mjs', 'args.mjs', 'caller-values.mjs', 'float-conv.mjs', 'format.mjs', 'from-float.mjs',
+    'api.mjs', 'args.mjs', 'bound.mjs', 'caller-values.mjs', 'float-conv.mjs', 'format.mjs', 'from-float.mjs',
     'init-checks.mjs', 'load.mjs', 'model.mjs', 'model-format.mjs', 'modules.mjs', 'observers.mjs', 'runtime.mjs',
     'stream.mjs', 'tensors.mjs',
     'index.d.mts', 'index.d.cts'].map((f) => `js/${f}`),

@@ -55,6 +55,11 @@ describe.each([
     }
     expect(w.load.message).toMatch(/^ConvTranspose1d\.load: out of memory: /);
     expect(w.forwardNewShape.message).toMatch(OUT_OF_MEMORY);
+    // A runner bound before keeps running; binding one needs memory, and
+    // is refused as a forward of a new shape is.
+    expect(w.bindNewShape.message).toMatch(/^ConvTranspose1d\.bind: out of memory: needs \d+ bytes/);
+    expect(w.runnerRun).toEqual({ ok: true });
+    expect(w.forwardOut).toEqual({ ok: true });
     // (Staging the weights may already fail; either way the method is named.)
     expect(w.setWeightBiasBadScale.message).toMatch(/^ConvTranspose1d\.setWeightBias: (weight scale \(0\) must be|out of memory: )/);
     expect(w.forwardBadScale.message).toMatch(/^ConvTranspose1d\.forward: input scale \(-1\) must be/);
@@ -71,6 +76,7 @@ describe.each([
   test('freed: no module left, the heap back to what it held, the instance works as new', () => {
     expect(report.freed.liveModules).toBe(0);
     expect(report.freed.liveModels).toBe(0);
+    expect(report.freed.liveRunners).toBe(0);
     // (The threaded flavour keeps 16 bytes more after its first full heap;
     // measured once, not per call: the fuzz test checks per-call growth.)
     expect(report.end.heapBytesInUse - report.baseline.heapBytesInUse).toBeLessThanOrEqual(64);

@@ -167,7 +167,8 @@ for (const [label, v, error] of [['256', 256, RangeError], ['-1', -1, RangeError
   ['NaN', NaN, TypeError], ['"0"', '0', TypeError], ['undefined', undefined, TypeError]]) {
   add(`forward: input.zeroPoint ${label}`, 'T', (m) => m.forward({ ...x(), zeroPoint: v }), error, /input\.?zeroPoint|input zeroPoint/);
 }
-for (const [label, v, error] of [['"big"', 'big', TypeError], ['5 (a bare number)', 5, TypeError], ['{}', {}, TypeError],
+for (const [label, v, error] of [['"big"', 'big', TypeError], ['5 (a bare number)', 5, TypeError], ['{ outputSize: {} }', { outputSize: {} }, TypeError],
+  ['{ outputSise: [5] } (an unknown option)', { outputSise: [5] }, TypeError],
   ['[2.5]', [2.5], TypeError], ['["5"]', ['5'], TypeError], ['[NaN]', [NaN], TypeError], ['[0]', [0], RangeError],
   ['[-3]', [-3], RangeError], ['[100000]', [100000], RangeError], ['[1, 5]', [1, 5], RangeError],
   ['[1, 2, 3, 4]', [1, 2, 3, 4], RangeError], ['[2**40]', [2 ** 40], RangeError]]) {
