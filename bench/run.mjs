@@ -5,8 +5,10 @@
 // our threaded flavour on 2 threads (its speedup over our one thread).
 // bench/README.md says what is measured and how to read the output.
 //
-// Then the models section (models.mjs): a MelGAN-size generator, whole, in
-// Node and in headless Chromium (bench/results/models.json).
+// Then the streaming section (streaming.mjs): module.stream() in 128-sample
+// chunks against one whole forward (bench/results/streaming.json); then the
+// models section (models.mjs): a MelGAN-size generator, whole, in Node and in
+// headless Chromium (bench/results/models.json).
 //
 // Options: --budget-ms=N (time spent timing each implementation on each shape,
 // default 1000; the models section spends 3x that per runtime), --only=S1,S3
@@ -14,16 +16,18 @@
 // bench/results/*.json), --no-models (shapes only), --models-only (no shapes,
 // no peers), --melgan-file=PATH (a MelGAN-size model file already exported,
 // inside the repository), --no-browser (the models section in Node only),
-// --results-dir=DIR (where the JSON goes; default bench/results).
+// --no-streaming (no streaming section), --results-dir=DIR (where the JSON goes; default bench/results).
 //
 // Files: data.mjs (the seeded data and quantization), peers/*.mjs (the
 // implementations timed), measure.mjs (checks and timing of one shape),
 // report.mjs (table, targets, JSON), simd-peak.mjs, onnx-writer.mjs,
-// models.mjs + models-common.mjs + browser/models.{html,-page.mjs} (models).
+// streaming.mjs (streaming), models.mjs + models-common.mjs +
+// browser/models.{html,-page.mjs} (models).
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 
 import {
   makeShapeData, SEED, INPUT_SCALE, INPUT_ZERO_POINT, WEIGHT_SCALE, OUTPUT_ZERO_POINT,
@@ -36,12 +40,14 @@ import { measureOrtKernelTimes } from './peers/ort-kernel.mjs';
 import { loadTfjs, tfjsEmulationMarks } from './peers/tfjs.mjs';
 import { printHeader, printTable, evaluateTargets, printTargets, writeJsonReport } from './report.mjs';
 import { runModelsSection } from './models.mjs';
+import { runStreamingSection } from './streaming.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
 
 function parseOptions(argv) {
   const options = {
-    budgetMs: 1000, only: null, writeJson: true, shapes: true, models: true, melganFile: null, browser: true,
+    budgetMs: 1000, only: null, writeJson: true, shapes: true, streaming: true, models: true, melganFile: null, browser: true,
     resultsDir: path.join(benchDir, 'results'),
   };
   for (const arg of argv) {
@@ -50,13 +56,14 @@ function parseOptions(argv) {
     else if ((m = /^--only=([\w,]+)$/.exec(arg))) options.only = m[1].split(',');
     else if (arg === '--no-json') options.writeJson = false;
     else if (arg === '--no-models') options.models = false;
-    else if (arg === '--models-only') options.shapes = false;
+    else if (arg === '--models-only') { options.shapes = false; options.streaming = false; }
+    else if (arg === '--no-streaming') options.streaming = false;
     else if ((m = /^--melgan-file=(.+)$/.exec(arg))) options.melganFile = m[1];
     else if (arg === '--no-browser') options.browser = false;
     else if ((m = /^--results-dir=(.+)$/.exec(arg))) options.resultsDir = path.resolve(m[1]);
     else {
       throw new Error(`bench: unknown argument ${arg} (known: --budget-ms=N, --only=S1,S2, --no-json, ` +
-        '--no-models, --models-only, --melgan-file=PATH, --no-browser, --results-dir=DIR)');
+        '--no-models, --models-only, --no-streaming, --melgan-file=PATH, --no-browser, --results-dir=DIR)');
     }
   }
   if (!options.shapes && !options.models) throw new Error('bench: --models-only and --no-models leave nothing to run');
@@ -90,11 +97,27 @@ function shapeResult(shape, data, check, stats) {
 
 async function main(options) {
   if (options.shapes) await runShapes(options);
+  if (options.streaming) await runStreaming(options);
   if (options.models) {
     await runModelsSection({
       budgetMs: 3 * options.budgetMs, melganFile: options.melganFile, browser: options.browser,
       writeJson: options.writeJson, resultsDir: options.resultsDir,
     });
+  }
+}
+
+// The streaming section on our SIMD flavour, one thread (a fresh instance).
+async function runStreaming(options) {
+  const { createQconv } = require('../dist/api.cjs');
+  const { loadNativeModule } = require('../js/node-loader.cjs');
+  const api = createQconv(loadNativeModule);
+  await api.init({ simd: true });
+  const rows = runStreamingSection(api);  // throws if streamed bytes differ from the whole forward
+  if (options.writeJson) {
+    fs.mkdirSync(options.resultsDir, { recursive: true });
+    const file = path.join(options.resultsDir, 'streaming.json');
+    fs.writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), machine: machineInfo(), rows }, null, 1)}\n`);
+    console.log(`  wrote ${path.relative(process.cwd(), file)}`);
   }
 }
 
