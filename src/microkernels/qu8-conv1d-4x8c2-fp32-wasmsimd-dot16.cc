@@ -2,7 +2,9 @@
 // SIMD128. Per pair of input channels (c2): each row's int16 pair is
 // broadcast to all lanes and i32x4.dot_i16x8_s multiplies it with 4 channels'
 // pairs, so one instruction does 8 MACs. 8 accumulators + 2 weight vectors +
-// 1 broadcast = 11 live vectors, under V8's ~13 before it spills.
+// 1 broadcast = 11 live vectors, under V8's ~13 before it spills. A last
+// block of 1-4 channels does half the dots; with adjacent output positions
+// (c_row_stride 1) a channel's 4 bytes go out in one store.
 #include <cstring>
 
 #include "microkernels/microkernels.h"
@@ -46,32 +48,60 @@ void qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t 
     v128_t acc2x0123 = acc0x0123, acc2x4567 = acc0x4567;
     v128_t acc3x0123 = acc0x0123, acc3x4567 = acc0x4567;
 
-    for (size_t t = 0; t < ks; ++t) {
-      const size_t tap = t * a_tap_stride;
-      const int16_t* x0 = reinterpret_cast<const int16_t*>(a0 + tap);
-      const int16_t* x1 = reinterpret_cast<const int16_t*>(a1 + tap);
-      const int16_t* x2 = reinterpret_cast<const int16_t*>(a2 + tap);
-      const int16_t* x3 = reinterpret_cast<const int16_t*>(a3 + tap);
-      for (size_t k = 0; k < kc2; k += 2) {
-        const v128_t vb0123 = wasm_v128_load(w);
-        const v128_t vb4567 = wasm_v128_load(w + 8);
-        w += 16;
-        const v128_t va0 = wasm_v128_load32_splat(x0);
-        acc0x0123 = wasm_i32x4_add(acc0x0123, wasm_i32x4_dot_i16x8(va0, vb0123));
-        acc0x4567 = wasm_i32x4_add(acc0x4567, wasm_i32x4_dot_i16x8(va0, vb4567));
-        const v128_t va1 = wasm_v128_load32_splat(x1);
-        acc1x0123 = wasm_i32x4_add(acc1x0123, wasm_i32x4_dot_i16x8(va1, vb0123));
-        acc1x4567 = wasm_i32x4_add(acc1x4567, wasm_i32x4_dot_i16x8(va1, vb4567));
-        const v128_t va2 = wasm_v128_load32_splat(x2);
-        acc2x0123 = wasm_i32x4_add(acc2x0123, wasm_i32x4_dot_i16x8(va2, vb0123));
-        acc2x4567 = wasm_i32x4_add(acc2x4567, wasm_i32x4_dot_i16x8(va2, vb4567));
-        const v128_t va3 = wasm_v128_load32_splat(x3);
-        acc3x0123 = wasm_i32x4_add(acc3x0123, wasm_i32x4_dot_i16x8(va3, vb0123));
-        acc3x4567 = wasm_i32x4_add(acc3x4567, wasm_i32x4_dot_i16x8(va3, vb4567));
-        x0 += 2;
-        x1 += 2;
-        x2 += 2;
-        x3 += 2;
+    if (nc <= 4) {
+      // The last block's 1-4 channels: channels 4-7 are zero weights, so
+      // their half of the dots is skipped (acc*x4567 keep the bias).
+      for (size_t t = 0; t < ks; ++t) {
+        const size_t tap = t * a_tap_stride;
+        const int16_t* x0 = reinterpret_cast<const int16_t*>(a0 + tap);
+        const int16_t* x1 = reinterpret_cast<const int16_t*>(a1 + tap);
+        const int16_t* x2 = reinterpret_cast<const int16_t*>(a2 + tap);
+        const int16_t* x3 = reinterpret_cast<const int16_t*>(a3 + tap);
+        for (size_t k = 0; k < kc2; k += 2) {
+          const v128_t vb0123 = wasm_v128_load(w);
+          w += 16;
+          acc0x0123 = wasm_i32x4_add(acc0x0123,
+                                     wasm_i32x4_dot_i16x8(wasm_v128_load32_splat(x0), vb0123));
+          acc1x0123 = wasm_i32x4_add(acc1x0123,
+                                     wasm_i32x4_dot_i16x8(wasm_v128_load32_splat(x1), vb0123));
+          acc2x0123 = wasm_i32x4_add(acc2x0123,
+                                     wasm_i32x4_dot_i16x8(wasm_v128_load32_splat(x2), vb0123));
+          acc3x0123 = wasm_i32x4_add(acc3x0123,
+                                     wasm_i32x4_dot_i16x8(wasm_v128_load32_splat(x3), vb0123));
+          x0 += 2;
+          x1 += 2;
+          x2 += 2;
+          x3 += 2;
+        }
+      }
+    } else {
+      for (size_t t = 0; t < ks; ++t) {
+        const size_t tap = t * a_tap_stride;
+        const int16_t* x0 = reinterpret_cast<const int16_t*>(a0 + tap);
+        const int16_t* x1 = reinterpret_cast<const int16_t*>(a1 + tap);
+        const int16_t* x2 = reinterpret_cast<const int16_t*>(a2 + tap);
+        const int16_t* x3 = reinterpret_cast<const int16_t*>(a3 + tap);
+        for (size_t k = 0; k < kc2; k += 2) {
+          const v128_t vb0123 = wasm_v128_load(w);
+          const v128_t vb4567 = wasm_v128_load(w + 8);
+          w += 16;
+          const v128_t va0 = wasm_v128_load32_splat(x0);
+          acc0x0123 = wasm_i32x4_add(acc0x0123, wasm_i32x4_dot_i16x8(va0, vb0123));
+          acc0x4567 = wasm_i32x4_add(acc0x4567, wasm_i32x4_dot_i16x8(va0, vb4567));
+          const v128_t va1 = wasm_v128_load32_splat(x1);
+          acc1x0123 = wasm_i32x4_add(acc1x0123, wasm_i32x4_dot_i16x8(va1, vb0123));
+          acc1x4567 = wasm_i32x4_add(acc1x4567, wasm_i32x4_dot_i16x8(va1, vb4567));
+          const v128_t va2 = wasm_v128_load32_splat(x2);
+          acc2x0123 = wasm_i32x4_add(acc2x0123, wasm_i32x4_dot_i16x8(va2, vb0123));
+          acc2x4567 = wasm_i32x4_add(acc2x4567, wasm_i32x4_dot_i16x8(va2, vb4567));
+          const v128_t va3 = wasm_v128_load32_splat(x3);
+          acc3x0123 = wasm_i32x4_add(acc3x0123, wasm_i32x4_dot_i16x8(va3, vb0123));
+          acc3x4567 = wasm_i32x4_add(acc3x4567, wasm_i32x4_dot_i16x8(va3, vb4567));
+          x0 += 2;
+          x1 += 2;
+          x2 += 2;
+          x3 += 2;
+        }
       }
     }
 
@@ -86,7 +116,24 @@ void qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t 
         requantize_fp32_to_u8x16(acc2x0123, vscale0123, acc2x4567, vscale4567, acc3x0123,
                                  vscale0123, acc3x4567, vscale4567, rq);
 
-    if (mr == 4 && nc >= 8) {
+    if (mr == 4 && nc >= 8 && c_row_stride == 1) {
+      // A channel's 4 positions are adjacent: gather each channel's bytes
+      // (rows 0-3) into one 32-bit lane and store it whole, 8 stores
+      // instead of 32.
+      const v128_t v0123 = wasm_i8x16_shuffle(vout01, vout23, 0, 8, 16, 24, 1, 9, 17, 25, 2, 10,
+                                              18, 26, 3, 11, 19, 27);
+      const v128_t v4567 = wasm_i8x16_shuffle(vout01, vout23, 4, 12, 20, 28, 5, 13, 21, 29, 6, 14,
+                                              22, 30, 7, 15, 23, 31);
+      const size_t cs = c_col_stride;
+      wasm_v128_store32_lane(c, v0123, 0);
+      wasm_v128_store32_lane(c + cs, v0123, 1);
+      wasm_v128_store32_lane(c + 2 * cs, v0123, 2);
+      wasm_v128_store32_lane(c + 3 * cs, v0123, 3);
+      wasm_v128_store32_lane(c + 4 * cs, v4567, 0);
+      wasm_v128_store32_lane(c + 5 * cs, v4567, 1);
+      wasm_v128_store32_lane(c + 6 * cs, v4567, 2);
+      wasm_v128_store32_lane(c + 7 * cs, v4567, 3);
+    } else if (mr == 4 && nc >= 8) {
       const size_t cs = c_col_stride;
       store_channel<0>(c, c_row_stride, vout01, vout23);
       store_channel<1>(c + cs, c_row_stride, vout01, vout23);
