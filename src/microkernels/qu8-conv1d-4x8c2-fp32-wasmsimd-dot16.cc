@@ -23,6 +23,27 @@ inline void store_channel(uint8_t* c, size_t row_stride, v128_t v01, v128_t v23)
   wasm_v128_store8_lane(c + 3 * row_stride, v23, N + 8);
 }
 
+// requantize_fp32_to_u8x16 without the upper clamp at +512: the magic-number
+// rounding is exact below 2^22, and from 512 up, larger floats have larger
+// bit patterns, so the result stays above 255 + zero point and the
+// saturating narrows give 255, as the clamp would. The lower clamp stays:
+// it is the fused ReLU's bound, and negative floats' bits would wrap.
+QCONV_INLINE v128_t requantize_lower_clamp(v128_t acc, v128_t scale,
+                                           const Fp32Requantization& rq) {
+  v128_t f = wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc), scale);
+  f = wasm_f32x4_pmax(f, rq.min);
+  return wasm_i32x4_sub(wasm_f32x4_add(f, rq.magic), rq.magic_less_zero_point);
+}
+
+QCONV_INLINE v128_t requantize_to_u8x16(v128_t a, v128_t a_scale, v128_t b, v128_t b_scale,
+                                        v128_t c, v128_t c_scale, v128_t d, v128_t d_scale,
+                                        const Fp32Requantization& rq) {
+  return wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(requantize_lower_clamp(a, a_scale, rq),
+                                                         requantize_lower_clamp(b, b_scale, rq)),
+                                 wasm_i16x8_narrow_i32x4(requantize_lower_clamp(c, c_scale, rq),
+                                                         requantize_lower_clamp(d, d_scale, rq)));
+}
+
 }  // namespace
 
 void qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t kc, size_t ks,
@@ -110,10 +131,10 @@ void qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t 
     w += 16;
     // Rows 0 and 1 in vout01, rows 2 and 3 in vout23, 8 channels each.
     const v128_t vout01 =
-        requantize_fp32_to_u8x16(acc0x0123, vscale0123, acc0x4567, vscale4567, acc1x0123,
+        requantize_to_u8x16(acc0x0123, vscale0123, acc0x4567, vscale4567, acc1x0123,
                                  vscale0123, acc1x4567, vscale4567, rq);
     const v128_t vout23 =
-        requantize_fp32_to_u8x16(acc2x0123, vscale0123, acc2x4567, vscale4567, acc3x0123,
+        requantize_to_u8x16(acc2x0123, vscale0123, acc2x4567, vscale4567, acc3x0123,
                                  vscale0123, acc3x4567, vscale4567, rq);
 
     if (mr == 4 && nc >= 8 && c_row_stride == 1) {

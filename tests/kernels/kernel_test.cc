@@ -167,6 +167,22 @@ TEST_P(Conv1dKernel, OutputZeroPoints0And255AndSaturation) {
   }
 }
 
+TEST_P(Conv1dKernel, HugeScaledValuesSaturate) {
+  // Scaled accumulators from 2^22 (where magic-number rounding stops being
+  // exact) up to float infinity, both signs, every store path (positions
+  // adjacent or strided, a last block of 1-4 channels): only 0, 255 and the
+  // zero point (fused ReLU, zero accumulators) can come out; 1e33 reaches infinity.
+  uint32_t seed = 250;
+  for (float lo : {1e3f, 1e8f, 1e33f}) {
+    for (size_t nc : {3, 8, 13}) {
+      for (size_t c_row : {1, 3}) {
+        Conv1dTester().nc(nc).kc(6).ks(2).c_row_stride(c_row).values(ValueRange::kExtreme, ValueRange::kMixed)
+            .scale_range(lo, 10 * lo).seed(++seed).test(GetParam());
+      }
+    }
+  }
+}
+
 TEST_P(Conv1dKernel, Int32WrapAround) {
   // Bias next to INT32_MAX / INT32_MIN plus products of 255*255 per term:
   // the accumulator wraps, as QNNPACK's does.
