@@ -44,21 +44,17 @@ QCONV_INLINE v128_t requantize_to_u8x16(v128_t a, v128_t a_scale, v128_t b, v128
                                                          requantize_lower_clamp(d, d_scale, rq)));
 }
 
-}  // namespace
-
-void qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t kc, size_t ks,
-                                                   const int16_t* a, size_t a_row_stride,
-                                                   size_t a_tap_stride, const void* packed_w,
-                                                   uint8_t* c, size_t c_row_stride,
-                                                   size_t c_col_stride,
-                                                   const RequantParams& params) {
+// Up to 4 rows (mr <= 4) by all nc channels.
+QCONV_INLINE void conv1d_rows(size_t mr, size_t nc, size_t kc, size_t ks, const int16_t* a,
+                              size_t a_row_stride, size_t a_tap_stride, const void* packed_w,
+                              uint8_t* c, size_t c_row_stride, size_t c_col_stride,
+                              const Fp32Requantization& rq) {
   const size_t kc2 = conv1d_kc_rounded(kc);
   // Rows past mr repeat the last row; their results are never stored.
   const char* a0 = reinterpret_cast<const char*>(a);
   const char* a1 = mr > 1 ? a0 + a_row_stride : a0;
   const char* a2 = mr > 2 ? a1 + a_row_stride : a1;
   const char* a3 = mr > 3 ? a2 + a_row_stride : a2;
-  const Fp32Requantization rq(params);
   const int16_t* w = static_cast<const int16_t*>(packed_w);
 
   for (;;) {
@@ -176,6 +172,29 @@ void qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t 
     if (nc <= 8) return;
     nc -= 8;
     c += 8 * c_col_stride;
+  }
+}
+
+}  // namespace
+
+// Any number of rows, 4 at a time: one call per phase and output block
+// instead of one per 4 rows (short reductions spent a good part of their
+// time in the calls and their setup).
+void qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                   const int16_t* a, size_t a_row_stride,
+                                                   size_t a_tap_stride, const void* packed_w,
+                                                   uint8_t* c, size_t c_row_stride,
+                                                   size_t c_col_stride,
+                                                   const RequantParams& params) {
+  const Fp32Requantization rq(params);
+  for (;;) {
+    conv1d_rows(mr < kConv1dMr ? mr : kConv1dMr, nc, kc, ks, a, a_row_stride, a_tap_stride,
+                packed_w, c, c_row_stride, c_col_stride, rq);
+    if (mr <= kConv1dMr) return;
+    mr -= kConv1dMr;
+    a = reinterpret_cast<const int16_t*>(reinterpret_cast<const char*>(a) +
+                                         kConv1dMr * a_row_stride);
+    c += kConv1dMr * c_row_stride;
   }
 }
 
