@@ -345,14 +345,11 @@ void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8
                        static_cast<size_t>(ch0) / kConv1dNr * block_words;
     const char* a = reinterpret_cast<const char*>(rows + ph.row_first * cin + g * cin_g);
     uint8_t* c = block_out + first_channel * c_col_stride + ph.out_first;
-    const int64_t tile_rows = static_cast<int64_t>(op->kernels->conv1d_mr);
-    for (int64_t u = u_begin; u < u_end; u += tile_rows) {
-      const size_t mr = static_cast<size_t>(std::min<int64_t>(tile_rows, u_end - u));
-      op->kernels->conv1d(mr, nc, ph.kc, ph.ks,
-                          reinterpret_cast<const int16_t*>(a + u * a_row_stride), a_row_stride,
-                          a_tap_stride, w, c + u * out_step, static_cast<size_t>(out_step),
-                          c_col_stride, rq);
-    }
+    // The kernel walks the rows itself: one call per phase.
+    op->kernels->conv1d(static_cast<size_t>(u_end - u_begin), nc, ph.kc, ph.ks,
+                        reinterpret_cast<const int16_t*>(a + u_begin * a_row_stride),
+                        a_row_stride, a_tap_stride, w, c + u_begin * out_step,
+                        static_cast<size_t>(out_step), c_col_stride, rq);
   }
   if (staging_stride != 0) {
     const size_t len = static_cast<size_t>(o_last - o_first + 1);

@@ -6,7 +6,7 @@
 namespace qconv {
 
 const KernelSet& scalar_kernels() {
-  static const KernelSet set = {qu8_conv1d_fp32_ukernel_4x8c2__scalar, 4,
+  static const KernelSet set = {qu8_conv1d_fp32_ukernel_4x8c2__scalar,
                                 qu8_dwconv1d_fp32_ukernel_16x1__scalar,
                                 qu8_dwconv1d_fp32_ukernel_2x8c2__scalar,
                                 qu8_transpose_widen_ukernel_8x8__scalar,
@@ -19,7 +19,7 @@ const KernelSet& default_kernels() {
 #if defined(__wasm__) && !defined(__wasm_simd128__)
   return scalar_kernels();
 #else
-  static const KernelSet set = {qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16, 4,
+  static const KernelSet set = {qu8_conv1d_fp32_ukernel_4x8c2__wasmsimd_dot16,
                                 qu8_dwconv1d_fp32_ukernel_16x1__wasmsimd_mul16,
                                 qu8_dwconv1d_fp32_ukernel_2x8c2__wasmsimd_dot16,
                                 qu8_transpose_widen_ukernel_8x8__wasmsimd,

@@ -26,8 +26,8 @@ struct RequantParams {
 };
 
 // ---------------------------------------------------------------------------
-// conv1d MRxNRc2: one tile of mr output positions (rows) by nc output
-// channels of a stride-1-in-A convolution:
+// conv1d MRxNRc2: mr output positions (rows; any number, computed MR at a
+// time) by nc output channels of a stride-1-in-A convolution:
 //
 //   c[m * c_row_stride + n * c_col_stride] = requantize(
 //       bias[n] + sum_{t < ks} sum_{k < kc} A_t[m][k] * W[n][t][k], scale[n])
@@ -194,7 +194,6 @@ void qu8_vadd_ukernel_16x__wasmsimd(size_t n, const uint8_t* a, const uint8_t* b
 // scalar twins otherwise.
 struct KernelSet {
   Conv1dUkernelFn conv1d;
-  size_t conv1d_mr;  // rows per conv1d call
   Dwconv1dUkernelFn dwconv1d;
   Dwconv1dPairUkernelFn dwconv1d_pair;
   TransposeWidenFn transpose_widen;

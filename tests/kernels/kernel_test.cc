@@ -128,7 +128,8 @@ class Conv1dKernel : public ::testing::TestWithParam<Conv1dUkernelFn> {};
 
 TEST_P(Conv1dKernel, EveryTileRemainder) {
   uint32_t seed = 0;
-  for (size_t mr = 1; mr <= kConv1dMr; ++mr) {
+  // Rows past MR too: the kernel walks them MR at a time.
+  for (size_t mr = 1; mr <= 2 * kConv1dMr + 1; ++mr) {
     for (size_t nc = 1; nc <= 3 * kConv1dNr + 1; ++nc) {
       for (size_t kc = 1; kc <= 11; ++kc) {
         Conv1dTester().mr(mr).nc(nc).kc(kc).seed(++seed).test(GetParam());
@@ -141,7 +142,7 @@ TEST_P(Conv1dKernel, TapsAndStrides) {
   uint32_t seed = 100;
   for (size_t ks = 1; ks <= 4; ++ks) {
     for (size_t kc : {1, 2, 3, 7, 16, 33}) {
-      for (size_t mr : {1, 3, 4}) {
+      for (size_t mr : {1, 3, 4, 7, 12}) {
         Conv1dTester t;
         t.mr(mr).nc(13).kc(kc).ks(ks).seed(++seed);
         t.a_row_stride(kc + 3).a_tap_stride(2 * kc + 5).test(GetParam());      // gaps between runs
@@ -162,6 +163,22 @@ TEST_P(Conv1dKernel, OutputZeroPoints0And255AndSaturation) {
         Conv1dTester().nc(11).kc(9).ks(2).output_zero_point(zp).values(a, w).seed(++seed).test(GetParam());
         Conv1dTester().nc(11).kc(9).ks(2).output_zero_point(zp).values(a, w).scale_range(0.5f, 50.0f).seed(++seed)
             .test(GetParam());
+      }
+    }
+  }
+}
+
+TEST_P(Conv1dKernel, HugeScaledValuesSaturate) {
+  // Scaled accumulators from 2^22 (where magic-number rounding stops being
+  // exact) up to float infinity, both signs, every store path (positions
+  // adjacent or strided, a last block of 1-4 channels): only 0, 255 and the
+  // zero point (fused ReLU, zero accumulators) can come out; 1e33 reaches infinity.
+  uint32_t seed = 250;
+  for (float lo : {1e3f, 1e8f, 1e33f}) {
+    for (size_t nc : {3, 8, 13}) {
+      for (size_t c_row : {1, 3}) {
+        Conv1dTester().nc(nc).kc(6).ks(2).c_row_stride(c_row).values(ValueRange::kExtreme, ValueRange::kMixed)
+            .scale_range(lo, 10 * lo).seed(++seed).test(GetParam());
       }
     }
   }
@@ -188,12 +205,13 @@ TEST(Conv1dKernelTwins, SimdEqualsScalarOnRandomTiles) {
   std::mt19937 rng(2024);
   auto pick = [&](size_t lo, size_t hi) { return std::uniform_int_distribution<size_t>(lo, hi)(rng); };
   for (int i = 0; i < 2000; ++i) {
-    const size_t kc = pick(1, 40), ks = pick(1, 4);
+    const size_t kc = pick(1, 40), ks = pick(1, 4), mr = pick(1, 3 * kConv1dMr), c_row = pick(1, 5);
     const ValueRange ranges[] = {ValueRange::kMixed, ValueRange::kInputZp0, ValueRange::kInputZp255, ValueRange::kExtreme};
     Conv1dTester()
-        .mr(pick(1, kConv1dMr)).nc(pick(1, 4 * kConv1dNr)).kc(kc).ks(ks)
+        .mr(mr).nc(pick(1, 6 * kConv1dNr)).kc(kc).ks(ks)
         .a_row_stride(pick(1, 2 * kc)).a_tap_stride(pick(kc, 3 * kc))
-        .c_row_stride(pick(1, 5)).c_col_stride(pick(20, 40))
+        // Channels' outputs apart: no byte written twice.
+        .c_row_stride(c_row).c_col_stride(pick((mr - 1) * c_row + 1, (mr - 1) * c_row + 20))
         .output_zero_point(static_cast<int32_t>(pick(0, 255)))
         .values(ranges[pick(0, 3)], ranges[pick(0, 3)])
         .scale_range(1e-5f, i % 3 == 0 ? 10.0f : 1e-2f)
