@@ -70,6 +70,12 @@ int64_t to_int64(double v) {
   return static_cast<int64_t>(v);
 }
 
+// An input's shape and quantization from JS numbers (forward's setup, bind).
+qconv::InputDesc input_desc(double batch, double channels, double length, double scale,
+                            double zero_point) {
+  return {to_int64(batch), to_int64(channels), to_int64(length), scale, zero_point};
+}
+
 // A count from JS (an integer >= 0, at most 2^53).
 uint64_t count_of(double v) { return v >= 0 ? static_cast<uint64_t>(to_int64(v)) : 0; }
 
@@ -217,12 +223,7 @@ class NativeConv {
   // per forward instead of two, which matters for tiny inputs.
   double setup(double batch, double channels, double length, double scale, double zero_point,
                double requested_length) {
-    qconv::InputDesc in;
-    in.batch = to_int64(batch);
-    in.channels = to_int64(channels);
-    in.length = to_int64(length);
-    in.scale = scale;
-    in.zero_point = zero_point;
+    const qconv::InputDesc in = input_desc(batch, channels, length, scale, zero_point);
     int64_t lout = 0;
     qconv::Error error;
     qconv::Status status = qconv::reshape(op_, in, to_int64(requested_length), &lout, &error);
@@ -250,12 +251,7 @@ class NativeConv {
   // runner its own buffers. Returns the runner's index, or minus the Status.
   int bind(double batch, double channels, double length, double scale, double zero_point,
            double requested_length) {
-    qconv::InputDesc in;
-    in.batch = to_int64(batch);
-    in.channels = to_int64(channels);
-    in.length = to_int64(length);
-    in.scale = scale;
-    in.zero_point = zero_point;
+    const qconv::InputDesc in = input_desc(batch, channels, length, scale, zero_point);
     const int64_t requested = to_int64(requested_length);
     int64_t lout = 0;
     qconv::Error error;

@@ -2,17 +2,8 @@
 // Helpers of the streaming tests: a seeded generator, random modules,
 // random chunkings, and running a signal through a stream.
 
-// mulberry32: a small seeded generator (the same cases every run).
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A seeded generator (the same cases every run).
+const { mulberry32: rng } = require('../../tools/mulberry32.cjs');
 
 const pick = (random, list) => list[Math.floor(random() * list.length)];
 const int = (random, lo, hi) => lo + Math.floor(random() * (hi - lo + 1));
