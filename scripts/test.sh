@@ -95,6 +95,9 @@ const modelLine = ["simd", "scalar", "threads"].map((flavour) => {
 }).join(", ");
 console.log(`  of which whole PyTorch models (every tensor byte-exact): ${modelLine}; model tests ${countIn("/model.test.js")}, ` +
   `model fuzz ${countIn("/model-fuzz.test.js")}, export ${countIn("/export-model.test.js")}`);
+console.log(`  of which streaming (each test: streams byte-equal to one forward): simd ${countIn("/stream.simd.test.js")}, ` +
+  `scalar ${countIn("/stream.scalar.test.js")}, threads ${countIn("/stream.threads.test.js")}, hostile ${countIn("/stream-hostile.test.js")}, ` +
+  `AudioWorklet demo ${countIn("/demo-stream.test.js")}; zero-copy (bind, forward into out) ${countIn("/bound.test.js")}`);
 console.log(`  of which hostile callers: trust ${countIn("/trust.test.js")}, full heap ${countIn("/full-heap.test.js")}, ` +
   `init failures ${countIn("/init-failure.test.js")}, API fuzz ${countIn("/api-fuzz.test.js")} of 2 runs (200000 + 20000 calls)`);
 // The consumer tests (tests/consumers): the packed tarball installed in
