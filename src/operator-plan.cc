@@ -17,6 +17,10 @@ extern std::atomic<uint64_t> min_parallel_macs;
 
 namespace {
 
+// The largest stride the conv1d path zips its phases for (at most 4: the
+// kernel set's x2-x4 zips).
+constexpr int64_t kZipMaxStride = 2;
+
 // Packed weights stay within 4 bytes per weight element plus this (the
 // conv1d tile's padding and per-block bias and scales); where its packing
 // would take more, the operator takes the dwconv1d kernel (2 bytes each).
@@ -166,6 +170,27 @@ void plan_blocks(const Operator* op, ShapePlan* s) {
     s->staging_stride = lines * 64;
     // One staging area per thread.
     s->staging_bytes = s->staging_stride * static_cast<size_t>(p.out_channels) * s->threads;
+  }
+  // Zip staging: about 16 KiB per thread (it stays in L1 between the
+  // kernels' stores and the zip's loads), a multiple of the kernel's 4 rows.
+  // Stride 2 only: measured in wasm (V8 11.3), S5 and S8 (stride 2) ran
+  // 2-3% faster, S4 (stride 4) the same, S6 (stride 3, 16 channels per
+  // group, 1-2 taps of 16) 6-12% slower. The x3 and x4 zips stay in the
+  // kernel set for a retry (kZipMaxStride).
+  s->zip_chunk = 0;
+  s->zip_row = 0;
+  s->zip_bytes = 0;
+  const int64_t stride = p.stride;
+  if (s->batch > 0 && is_transposed(p) && !op->plan.channel_major && stride >= 2 &&
+      stride <= kZipMaxStride && static_cast<int64_t>(op->plan.num_phases) == stride) {
+    const int64_t per_j = op->plan.out_per_group * stride;
+    const int64_t chunk = std::max<int64_t>(16384 / per_j, 32) / kConv1dMr * kConv1dMr;
+    s->zip_chunk = std::min(chunk, s->j_block);
+    // An odd number of 64-byte lines per row, as for staging_stride.
+    size_t lines = (static_cast<size_t>(s->zip_chunk) + 63) / 64;
+    if (lines % 2 == 0) ++lines;
+    s->zip_row = lines * 64;
+    s->zip_bytes = s->zip_row * static_cast<size_t>(per_j) * s->threads;
   }
 }
 
@@ -402,7 +427,8 @@ Status reserve_scratch(Operator* op, const ShapePlan& shape, Error* error) {
   const bool rows_ok = scratch.input_rows.reserve_discard(shape.rows_stride * shape.rows_copies) &&
                        scratch.row_table.reserve_discard(shape.table_entries);
   const bool staging_ok =
-      rows_ok && (shape.staging_bytes == 0 || scratch.staging.reserve_discard(shape.staging_bytes));
+      rows_ok && (shape.staging_bytes == 0 || scratch.staging.reserve_discard(shape.staging_bytes)) &&
+      (shape.zip_bytes == 0 || scratch.zip_staging.reserve_discard(shape.zip_bytes));
   if (rows_ok && staging_ok) return Status::kOk;
   // The current plan keeps running: its sizes are within the buffers'
   // capacity (never shrunk), but its rows may have moved.
@@ -418,7 +444,7 @@ Status reserve_scratch(Operator* op, const ShapePlan& shape, Error* error) {
                            mul_sat(shape.table_entries, sizeof(void*));
     return out_of_memory(error, p, "the scratch buffers", bytes);
   }
-  return out_of_memory(error, p, "the output staging buffer", shape.staging_bytes);
+  return out_of_memory(error, p, "the output staging buffers", shape.staging_bytes + shape.zip_bytes);
 }
 
 void commit_shape(Operator* op, const ShapePlan& shape) {

@@ -281,9 +281,10 @@ int64_t num_j_blocks(const Operator* op) {
 // conv1d path: block jb of j (output j*stride + residue - padding of every
 // phase, so that the phases fill one stretch of output before the next) for
 // the output channels [ch0, ch1) of group g (ch0 a multiple of kConv1dNr).
-// staging: this thread's staging area (used when staging_stride != 0).
+// staging, zip_staging: this thread's staging areas (used when
+// staging_stride, zip_chunk != 0).
 void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8_t* staging,
-                  int64_t jb, int64_t g, int64_t ch0, int64_t ch1) {
+                  uint8_t* zip_staging, int64_t jb, int64_t g, int64_t ch0, int64_t ch1) {
   const ConvParams& p = op->params;
   const int64_t cin = p.in_channels, cin_g = op->plan.in_per_group, cout_g = op->plan.out_per_group;
   const int64_t lout = op->shape.output_length;
@@ -334,22 +335,60 @@ void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8
       static_cast<size_t>(out_step == 1 ? p.stride * cin : cin) * sizeof(int16_t);
   uint8_t* block_out = staging_stride != 0 ? staging - o_first : out_n;
   const size_t c_col_stride = staging_stride != 0 ? staging_stride : static_cast<size_t>(lout);
-  for (size_t i = 0; i < op->plan.num_phases; ++i) {
-    const Phase& ph = walk.at(i);
-    const int64_t u_begin = std::max<int64_t>(0, j0 - ph.j_first);
-    const int64_t u_end = std::min<int64_t>(ph.count, j1 - ph.j_first);
-    if (u_begin >= u_end) continue;
+  // Phase ph's outputs j in [ja, jb) of the block's channels, to c (output
+  // j_first at c, positions c_row_stride apart, channels c_col_stride apart).
+  auto run_phase = [&](const Phase& ph, int64_t ja, int64_t jb, uint8_t* c, size_t c_row_stride,
+                       size_t channel_stride) {
     const size_t a_tap_stride = static_cast<size_t>(ph.tap_row_step * cin) * sizeof(int16_t);
     const size_t block_words = conv1d_packed_block_bytes(ph.kc, ph.ks) / sizeof(int32_t);
     const int32_t* w = op->weights.packed.data() + ph.packed_offset + g * ph.packed_group_stride +
                        static_cast<size_t>(ch0) / kConv1dNr * block_words;
     const char* a = reinterpret_cast<const char*>(rows + ph.row_first * cin + g * cin_g);
-    uint8_t* c = block_out + first_channel * c_col_stride + ph.out_first;
+    const int64_t u_begin = ja - ph.j_first;
     // The kernel walks the rows itself: one call per phase.
-    op->kernels->conv1d(static_cast<size_t>(u_end - u_begin), nc, ph.kc, ph.ks,
+    op->kernels->conv1d(static_cast<size_t>(jb - ja), nc, ph.kc, ph.ks,
                         reinterpret_cast<const int16_t*>(a + u_begin * a_row_stride),
-                        a_row_stride, a_tap_stride, w, c + u_begin * out_step,
-                        static_cast<size_t>(out_step), c_col_stride, rq);
+                        a_row_stride, a_tap_stride, w, c + u_begin * c_row_stride, c_row_stride,
+                        channel_stride, rq);
+  };
+  // Zip: the j every phase has in this block (those of the sequence ends
+  // take the strided stores below).
+  int64_t zip_begin = j1, zip_end = j1;
+  if (op->shape.zip_chunk != 0) {
+    zip_begin = j0;
+    for (size_t i = 0; i < op->plan.num_phases; ++i) {
+      const Phase& ph = walk.at(i);
+      zip_begin = std::max(zip_begin, ph.j_first);
+      zip_end = std::min(zip_end, ph.j_first + ph.count);
+    }
+  }
+  if (zip_begin >= zip_end) zip_begin = zip_end = j1;
+  for (size_t i = 0; i < op->plan.num_phases; ++i) {
+    const Phase& ph = walk.at(i);
+    uint8_t* c = block_out + first_channel * c_col_stride + ph.out_first;
+    const int64_t ja = std::max<int64_t>(j0, ph.j_first);
+    const int64_t jb = std::min<int64_t>(j1, ph.j_first + ph.count);
+    const size_t step = static_cast<size_t>(out_step);
+    if (ja < std::min(jb, zip_begin)) run_phase(ph, ja, std::min(jb, zip_begin), c, step, c_col_stride);
+    if (std::max(ja, zip_end) < jb) run_phase(ph, std::max(ja, zip_end), jb, c, step, c_col_stride);
+  }
+  if (zip_begin < zip_end) {
+    // Phase rows by residue r: output o = j*stride + r - padding.
+    const size_t s = static_cast<size_t>(p.stride), zip_row = op->shape.zip_row;
+    const ZipUkernelFn zip = op->kernels->zip[s - 2];
+    for (int64_t jc = zip_begin; jc < zip_end; jc += op->shape.zip_chunk) {
+      const int64_t jn = std::min(op->shape.zip_chunk, zip_end - jc);
+      for (size_t i = 0; i < op->plan.num_phases; ++i) {
+        const Phase& ph = walk.at(i);
+        // Row of j = jc at zip_staging + residue * zip_row.
+        uint8_t* c = zip_staging + static_cast<size_t>(ph.residue) * zip_row - (jc - ph.j_first);
+        run_phase(ph, jc, jc + jn, c, 1, s * zip_row);
+      }
+      uint8_t* o = block_out + first_channel * c_col_stride + (jc * p.stride - p.padding);
+      for (size_t ch = 0; ch < nc; ++ch) {
+        zip(static_cast<size_t>(jn), zip_staging + ch * s * zip_row, zip_row, o + ch * c_col_stride);
+      }
+    }
   }
   if (staging_stride != 0) {
     const size_t len = static_cast<size_t>(o_last - o_first + 1);
@@ -357,6 +396,12 @@ void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8
       std::memcpy(out_n + co * lout + o_first, staging + co * staging_stride, len);
     }
   }
+}
+
+uint8_t* zip_staging_of(Operator* op, size_t thread) {
+  return op->shape.zip_chunk == 0 ? nullptr
+                                  : op->scratch.zip_staging.data() +
+                                        thread * (op->shape.zip_bytes / op->shape.threads);
 }
 
 uint8_t* staging_of(Operator* op, size_t thread) {
@@ -384,7 +429,8 @@ void run_batch_item(Operator* op, size_t thread, int64_t n) {
     const int64_t j_blocks = num_j_blocks(op);
     for (int64_t jb = 0; jb < j_blocks; ++jb) {
       for (int64_t g = 0; g < p.groups; ++g) {
-        conv1d_block(op, rows, out_n, staging, jb, g, 0, op->plan.out_per_group);
+        conv1d_block(op, rows, out_n, staging, zip_staging_of(op, thread), jb, g, 0,
+                     op->plan.out_per_group);
       }
     }
   }
@@ -433,7 +479,8 @@ void run_batch_item_shared(Operator* op, int64_t n) {
       const int64_t q = static_cast<int64_t>(item) % chunks;
       const int64_t g = static_cast<int64_t>(item) / chunks % p.groups;
       const int64_t jb = static_cast<int64_t>(item) / chunks / p.groups;
-      conv1d_block(op, rows, out_n, staging_of(op, thread), jb, g, q * chunk,
+      conv1d_block(op, rows, out_n, staging_of(op, thread), zip_staging_of(op, thread), jb, g,
+                   q * chunk,
                    std::min(cout_g, (q + 1) * chunk));
     };
     parallel_for(static_cast<size_t>(num_j_blocks(op) * p.groups * chunks), compute,

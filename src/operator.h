@@ -128,6 +128,12 @@ struct ShapePlan {
   // staging_stride apart, then whole rows are copied out. Output rows lout
   // apart (often a power of two) would map channels onto the same cache sets.
   size_t staging_stride = 0;
+  // conv1d path, a ConvTranspose1d of stride 2-4 with a phase per residue:
+  // the kernels write up to zip_chunk j of each phase into zip staging
+  // ([channel][phase][j], rows zip_row bytes apart) with their 4-byte stores,
+  // and a zip kernel interleaves them into the output row (0: not used).
+  int64_t zip_chunk = 0;
+  size_t zip_row = 0;
   // Threads (from the pool's size at reshape). With batch_parallel each
   // thread runs whole batch items on its own copy of the scratch
   // (input_rows, staging); otherwise batch items run one after the other and
@@ -141,6 +147,7 @@ struct ShapePlan {
   size_t rows_copies = 1;
   size_t table_entries = 0;  // dwconv1d path: row pointers
   size_t staging_bytes = 0;
+  size_t zip_bytes = 0;  // zip staging, all threads
 };
 
 // Sized by reshape; a steady state allocates nothing.
@@ -150,6 +157,7 @@ struct Scratch {
   Buffer<int16_t> input_rows;
   Buffer<const int16_t*> row_table;  // dwconv1d path: points into input_rows copy 0
   Buffer<uint8_t> staging;           // conv1d path: one area per thread
+  Buffer<uint8_t> zip_staging;       // conv1d path: one area per thread
 };
 
 // Grouped by what sets each part.

@@ -148,6 +148,31 @@ void qu8_transpose_widen_ukernel_8x8__wasmsimd(size_t channels, size_t length, c
                                                size_t row_stride);
 
 // ---------------------------------------------------------------------------
+// x8 zip xK (K = 2, 3, 4): K rows of n bytes, input_stride apart, interleaved
+// (a strided ConvTranspose1d's phases, staged apart, into its output row):
+//
+//   output[i * K + r] = input[r * input_stride + i]   for i < n, r < K.
+//
+// Reads exactly the rows' n bytes and writes exactly output[0, K * n); the
+// output must not overlap the input.
+// ---------------------------------------------------------------------------
+using ZipUkernelFn = void (*)(size_t n, const uint8_t* input, size_t input_stride,
+                              uint8_t* output);
+
+void x8_zip_x2_ukernel_16x__scalar(size_t n, const uint8_t* input, size_t input_stride,
+                                   uint8_t* output);
+void x8_zip_x2_ukernel_16x__wasmsimd(size_t n, const uint8_t* input, size_t input_stride,
+                                     uint8_t* output);
+void x8_zip_x3_ukernel_16x__scalar(size_t n, const uint8_t* input, size_t input_stride,
+                                   uint8_t* output);
+void x8_zip_x3_ukernel_16x__wasmsimd(size_t n, const uint8_t* input, size_t input_stride,
+                                     uint8_t* output);
+void x8_zip_x4_ukernel_16x__scalar(size_t n, const uint8_t* input, size_t input_stride,
+                                   uint8_t* output);
+void x8_zip_x4_ukernel_16x__wasmsimd(size_t n, const uint8_t* input, size_t input_stride,
+                                     uint8_t* output);
+
+// ---------------------------------------------------------------------------
 // Elementwise kernels for the ops between convolutions (qops.h).
 //
 // x8 lut: output[i] = table[input[i]] for i < n (table: 256 bytes). Reads
@@ -199,6 +224,7 @@ struct KernelSet {
   TransposeWidenFn transpose_widen;
   LutUkernelFn lut;
   VaddUkernelFn vadd;
+  ZipUkernelFn zip[3];  // x2, x3, x4
   const char* name;
 };
 const KernelSet& default_kernels();

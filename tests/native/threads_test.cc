@@ -207,6 +207,50 @@ TEST_F(Threads, StagedOutputBlocks) {
   }
 }
 
+// Strided ConvTranspose1d phases zipped into the output (strides 2-4 with a
+// phase per residue) or stored strided (stride 5 here; and stride 5 with
+// K = 3, whose unreached outputs hold the bias), with dilation, groups, odd
+// lengths (phases of unequal counts), a last channel block below 8, staged
+// output rows (Lout 2048), batch items, on 1, 2 and 4 threads: the
+// reference's bytes on both backends.
+TEST_F(Threads, StridedPhasesZippedOrStrided) {
+  struct Shape {
+    int64_t cin, cout, k, stride, padding, dilation, groups, length, batch;
+  };
+  const Shape shapes[] = {
+      {64, 64, 5, 3, 2, 2, 4, 500, 4},  // S6
+      {16, 12, 4, 2, 1, 1, 1, 257, 1},  // 12 channels: a block of 4
+      {20, 24, 6, 3, 1, 1, 2, 101, 2},  {32, 16, 8, 4, 2, 1, 1, 333, 1},
+      {24, 16, 7, 4, 3, 3, 1, 99, 3},   {16, 16, 5, 5, 0, 1, 1, 77, 2},
+      {16, 16, 3, 5, 1, 1, 1, 64, 1},   // bias-only outputs
+      {8, 16, 4, 2, 1, 1, 1, 1025, 1},  // Lout 2050, several blocks
+      {8, 64, 4, 2, 1, 1, 1, 1024, 1},  // Lout 2048: staged rows
+      {16, 16, 3, 2, 0, 1, 1, 1, 1},    {16, 16, 4, 4, 0, 1, 1, 2, 1},
+  };
+  qconv::set_min_parallel_work(0);
+  Rng rng(515);
+  for (const Shape& sh : shapes) {
+    ConvParams p = make_params(OperatorKind::kConvTranspose1d, sh.cin, sh.cout, sh.k, sh.stride,
+                               sh.padding);
+    p.dilation = sh.dilation;
+    p.groups = sh.groups;
+    const Case c = dense_blocks_case(p, sh.length, sh.batch, rng);
+    int64_t lout = -1;
+    const std::vector<uint8_t> expected = reference_forward(c, &lout, nullptr);
+    for (size_t threads : {1, 2, 4}) {
+      ASSERT_EQ(qconv::set_num_threads(threads, nullptr), Status::kOk);
+      for (const Backend backend : {Backend::kDefault, Backend::kScalar}) {
+        const ApiResult got = run_api(c, backend);
+        ASSERT_EQ(got.status, Status::kOk) << got.message;
+        EXPECT_EQ(got.kernel_path, "conv1d-4x8c2") << describe(c);
+        EXPECT_TRUE(got.output == expected)
+            << describe(c) << " Lout " << lout << " on " << threads << " threads, "
+            << differing_bytes(got.output, expected) << " bytes differ";
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // The differential test: many configurations, mostly small, each run on 1, 2
 // and 4 threads with the split threshold at 0 (so that even small runs are
