@@ -17,8 +17,8 @@ extern std::atomic<uint64_t> min_parallel_macs;
 
 namespace {
 
-// The largest stride the conv1d path zips its phases for (at most 4: the
-// kernel set's x2-x4 zips).
+// The largest stride the conv1d path zips its phases for (the kernel set
+// has the x2 zip only).
 constexpr int64_t kZipMaxStride = 2;
 
 // Packed weights stay within 4 bytes per weight element plus this (the
@@ -175,8 +175,7 @@ void plan_blocks(const Operator* op, ShapePlan* s) {
   // kernels' stores and the zip's loads), a multiple of the kernel's 4 rows.
   // Stride 2 only: measured in wasm (V8 11.3), S5 and S8 (stride 2) ran
   // 2-3% faster, S4 (stride 4) the same, S6 (stride 3, 16 channels per
-  // group, 1-2 taps of 16) 6-12% slower. The x3 and x4 zips stay in the
-  // kernel set for a retry (kZipMaxStride).
+  // group, 1-2 taps of 16) 6-12% slower, so only stride 2 is zipped.
   s->zip_chunk = 0;
   s->zip_row = 0;
   s->zip_bytes = 0;

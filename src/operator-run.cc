@@ -375,7 +375,7 @@ void conv1d_block(const Operator* op, const int16_t* rows, uint8_t* out_n, uint8
   if (zip_begin < zip_end) {
     // Phase rows by residue r: output o = j*stride + r - padding.
     const size_t s = static_cast<size_t>(p.stride), zip_row = op->shape.zip_row;
-    const ZipUkernelFn zip = op->kernels->zip[s - 2];
+    const ZipUkernelFn zip = op->kernels->zip_x2;
     for (int64_t jc = zip_begin; jc < zip_end; jc += op->shape.zip_chunk) {
       const int64_t jn = std::min(op->shape.zip_chunk, zip_end - jc);
       for (size_t i = 0; i < op->plan.num_phases; ++i) {

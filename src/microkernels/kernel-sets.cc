@@ -11,8 +11,7 @@ const KernelSet& scalar_kernels() {
                                 qu8_dwconv1d_fp32_ukernel_2x8c2__scalar,
                                 qu8_transpose_widen_ukernel_8x8__scalar,
                                 x8_lut_ukernel_64x__scalar, qu8_vadd_ukernel_16x__scalar,
-                                {x8_zip_x2_ukernel_16x__scalar, x8_zip_x3_ukernel_16x__scalar,
-                                 x8_zip_x4_ukernel_16x__scalar},
+                                x8_zip_x2_ukernel_16x__scalar,
                                 "scalar"};
   return set;
 }
@@ -29,8 +28,7 @@ const KernelSet& default_kernels() {
                                 // scalar one in V8 (bench/ops_bench.cc:
                                 // 0.50 vs 0.34 ns per byte on x86-64).
                                 x8_lut_ukernel_64x__scalar, qu8_vadd_ukernel_16x__wasmsimd,
-                                {x8_zip_x2_ukernel_16x__wasmsimd, x8_zip_x3_ukernel_16x__wasmsimd,
-                                 x8_zip_x4_ukernel_16x__wasmsimd},
+                                x8_zip_x2_ukernel_16x__wasmsimd,
                                 "wasmsimd"};
   return set;
 #endif

@@ -148,10 +148,13 @@ void qu8_transpose_widen_ukernel_8x8__wasmsimd(size_t channels, size_t length, c
                                                size_t row_stride);
 
 // ---------------------------------------------------------------------------
-// x8 zip xK (K = 2, 3, 4): K rows of n bytes, input_stride apart, interleaved
-// (a strided ConvTranspose1d's phases, staged apart, into its output row):
+// x8 zip x2: 2 rows of n bytes, input_stride apart, interleaved (a stride-2
+// ConvTranspose1d's two phases, staged apart, into its output row):
 //
-//   output[i * K + r] = input[r * input_stride + i]   for i < n, r < K.
+//   output[i * 2 + r] = input[r * input_stride + i]   for i < n, r < 2.
+//
+// (x3 and x4 twins were measured too: stride 3 ran 6-12% slower zipped, see
+// operator-plan.cc, so only x2 is kept.)
 //
 // Reads exactly the rows' n bytes and writes exactly output[0, K * n); the
 // output must not overlap the input.
@@ -162,14 +165,6 @@ using ZipUkernelFn = void (*)(size_t n, const uint8_t* input, size_t input_strid
 void x8_zip_x2_ukernel_16x__scalar(size_t n, const uint8_t* input, size_t input_stride,
                                    uint8_t* output);
 void x8_zip_x2_ukernel_16x__wasmsimd(size_t n, const uint8_t* input, size_t input_stride,
-                                     uint8_t* output);
-void x8_zip_x3_ukernel_16x__scalar(size_t n, const uint8_t* input, size_t input_stride,
-                                   uint8_t* output);
-void x8_zip_x3_ukernel_16x__wasmsimd(size_t n, const uint8_t* input, size_t input_stride,
-                                     uint8_t* output);
-void x8_zip_x4_ukernel_16x__scalar(size_t n, const uint8_t* input, size_t input_stride,
-                                   uint8_t* output);
-void x8_zip_x4_ukernel_16x__wasmsimd(size_t n, const uint8_t* input, size_t input_stride,
                                      uint8_t* output);
 
 // ---------------------------------------------------------------------------
@@ -224,7 +219,7 @@ struct KernelSet {
   TransposeWidenFn transpose_widen;
   LutUkernelFn lut;
   VaddUkernelFn vadd;
-  ZipUkernelFn zip[3];  // x2, x3, x4
+  ZipUkernelFn zip_x2;
   const char* name;
 };
 const KernelSet& default_kernels();
