@@ -128,6 +128,12 @@ export function evaluateTargets(results, labelOf) {
     const p = byId[id].stats.oursSimd.percentOfPeak;
     target(`${id}: our SIMD >= 50% of the measured peak`, `${p.toFixed(1)}% (${byId[id].stats.oursSimd.gmacs.toFixed(2)} GMAC/s)`, p >= 50);
   }
+  // Issue 15's kernel-efficiency targets (percent of the dot-only peak).
+  for (const [id, least] of [['S3', 75], ['S4', 75], ['S6', 60], ['S7', 25]]) {
+    if (!byId[id]) continue;
+    const p = byId[id].stats.oursSimd.percentOfPeak;
+    target(`${id}: our SIMD >= ${least}% of the measured peak`, `${p.toFixed(1)}%`, p >= least);
+  }
   for (const id of ['S3', 'S4', 'S5']) {
     if (!byId[id]) continue;
     const speedup = byId[id].stats.oursSimd.medianMs / byId[id].stats.oursThreads2.medianMs;
