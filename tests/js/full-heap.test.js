@@ -60,6 +60,11 @@ describe.each([
     expect(w.bindNewShape.message).toMatch(/^ConvTranspose1d\.bind: out of memory: needs \d+ bytes/);
     expect(w.runnerRun).toEqual({ ok: true });
     expect(w.forwardOut).toEqual({ ok: true });
+    // Streams: opening one needs an operator; a push whose window needs
+    // more memory is refused, naming the call.
+    if (!w.streamOpen.ok) expect(w.streamOpen.message).toMatch(/^ConvTranspose1d\.stream: out of memory: /);
+    expect(w.streamPushHuge.message).toMatch(/^ConvTranspose1d\.stream\.push: out of memory: needs \d+ bytes/);
+    if (!w.streamPushRest.ok) expect(w.streamPushRest.message).toMatch(/^ConvTranspose1d\.stream\.push: out of memory: /);
     // (Staging the weights may already fail; either way the method is named.)
     expect(w.setWeightBiasBadScale.message).toMatch(/^ConvTranspose1d\.setWeightBias: (weight scale \(0\) must be|out of memory: )/);
     expect(w.forwardBadScale.message).toMatch(/^ConvTranspose1d\.forward: input scale \(-1\) must be/);
@@ -80,6 +85,6 @@ describe.each([
     // (The threaded flavour keeps 16 bytes more after its first full heap;
     // measured once, not per call: the fuzz test checks per-call growth.)
     expect(report.end.heapBytesInUse - report.baseline.heapBytesInUse).toBeLessThanOrEqual(64);
-    expect(report.after).toEqual({ golden: { ok: true }, bigAgain: { ok: true }, load: { ok: true }, model: { ok: true } });
+    expect(report.after).toEqual({ golden: { ok: true }, bigAgain: { ok: true }, load: { ok: true }, model: { ok: true }, stream: { ok: true } });
   });
 });
