@@ -9,6 +9,7 @@
 const fs = require('fs');
 const path = require('path');
 const { ROOT, describeBrowser, startServer, useBrowser } = require('./browser');
+const { wav16 } = require('../js/wav-file.js');
 
 const DEMO_DIST = path.join(ROOT, 'web-demo', 'dist');
 const GOLDEN_CASES = 154;
@@ -188,22 +189,7 @@ async function dropFile(page, name, bytes) {
 
 // A mono 16-bit PCM WAV file of the given samples (in [-1, 1)).
 function wavBytes(samples, sampleRate = 8000) {
-  const data = Buffer.alloc(samples.length * 2);
-  samples.forEach((v, i) => data.writeInt16LE(Math.round(v * 32768), i * 2));
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);              // PCM
-  header.writeUInt16LE(1, 22);              // one channel
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 2, 28); // bytes per second
-  header.writeUInt16LE(2, 32);              // bytes per frame
-  header.writeUInt16LE(16, 34);             // bits per sample
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
+  return wav16(samples.map((v) => Math.round(v * 32768)), sampleRate);
 }
 
 // Clicks "Save module" and returns the download's file name and bytes.
